@@ -1,0 +1,1 @@
+"""The Piper (VITS, ONNX) engine and its voices."""

@@ -1,0 +1,240 @@
+"""Piper through `piper-tts`: one ONNX session per voice, alignments from the model.
+
+Synthesis goes sentence by sentence (the unit Piper's model runs on), so the first
+chunk is ready after the first sentence. Each ONNX model is patched in memory to also
+output its per-phoneme sample counts (piper's `patch_voice_with_alignment`), which
+give word and phoneme timings from the model itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime
+from piper import PiperVoice
+from piper.config import PiperConfig, SynthesisConfig
+from piper.const import BOS, EOS, PAD
+
+from ttsd.engines.base import (
+    AudioChunk,
+    Engine,
+    EngineError,
+    SynthesisOptions,
+    Timing,
+    VoiceInfo,
+    VoiceNotFound,
+)
+from ttsd.engines.piper.alignment import SILENT_PHONEMES, WordSpan, align_words
+from ttsd.engines.piper.voices import PiperVoiceFile
+from ttsd.text.words import split_words
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Stress marks belong to the phoneme after them in `phoneme_timestamps`, length marks
+#: to the one before.
+_STRESS_MARKS = frozenset("ˈˌ")
+_LENGTH_MARKS = frozenset("ːˑ")
+
+
+class PiperEngine(Engine):
+    """Piper voices: the first one is the default and is loaded by `load()`; others on first use."""
+
+    name = "piper"
+
+    def __init__(self, voice_files: Sequence[PiperVoiceFile], *, intra_op_threads: int = 0):
+        if not voice_files:
+            raise ValueError("PiperEngine needs at least one voice")
+        self._files = {voice.id: voice for voice in voice_files}
+        self._default_id = voice_files[0].id
+        self._intra_op_threads = intra_op_threads
+        self._loaded: dict[str, PiperVoice] = {}
+        self._load_lock = threading.Lock()
+
+    @property
+    def default_voice_id(self) -> str:
+        """Id of the voice used when a request names none of ours."""
+        return self._default_id
+
+    def load(self) -> None:
+        """Load the default voice now; the others load on first use."""
+        self._voice(self._default_id)
+
+    def voices(self) -> list[VoiceInfo]:
+        """All voices, default first."""
+        return [
+            VoiceInfo(
+                id=voice.id,
+                name=voice.name,
+                engine=self.name,
+                language=voice.language,
+                sample_rate=voice.sample_rate,
+                description=f"Piper voice {voice.id}",
+                country=voice.country,
+            )
+            for voice in self._files.values()
+        ]
+
+    def synthesize(
+        self, text: str, voice_id: str, options: SynthesisOptions
+    ) -> Iterator[AudioChunk]:
+        """Speak `text` one sentence at a time."""
+        voice = self._voice(voice_id)
+        try:
+            sentences = [s for s in voice.phonemize(text) if s]
+        except Exception as exc:  # espeak-ng raises bare RuntimeErrors
+            raise EngineError(f"could not phonemize the text: {exc}") from exc
+        spans = self._word_spans(voice, text, sentences) if options.timings else []
+        config = SynthesisConfig(
+            length_scale=voice.config.length_scale / options.speed, volume=options.volume
+        )
+        offset = 0
+        for phonemes in sentences:
+            samples, phoneme_samples = self._run(voice, phonemes, config)
+            chunk = AudioChunk(samples=samples, sample_rate=voice.config.sample_rate)
+            if options.timings:
+                starts = _phoneme_starts(phoneme_samples, voice.config.sample_rate)
+                chunk.phonemes = _phoneme_timings(phonemes, starts)
+                chunk.words = _word_timings(spans, offset, phonemes, starts)
+            offset += len(phonemes)
+            yield chunk
+
+    def _voice(self, voice_id: str) -> PiperVoice:
+        voice = self._loaded.get(voice_id)
+        if voice is not None:
+            return voice
+        if voice_id not in self._files:
+            raise VoiceNotFound(voice_id)
+        with self._load_lock:
+            if voice_id not in self._loaded:
+                self._loaded[voice_id] = self._load_voice(self._files[voice_id])
+        return self._loaded[voice_id]
+
+    def _load_voice(self, file: PiperVoiceFile) -> PiperVoice:
+        import json
+
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+
+        model = onnx.load(str(file.model_path))
+        try:
+            add_alignment_output(model)
+        except ValueError as exc:
+            # Already patched on disk, or an unusual graph: timings fall back to even spacing.
+            _LOGGER.info("voice %s: alignment output not added (%s)", file.id, exc)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self._intra_op_threads
+        session = onnxruntime.InferenceSession(
+            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        config = PiperConfig.from_dict(json.loads(file.config_path.read_text(encoding="utf-8")))
+        _LOGGER.info("loaded Piper voice %s (%d Hz)", file.id, config.sample_rate)
+        return PiperVoice(session=session, config=config)
+
+    def _run(
+        self, voice: PiperVoice, phonemes: list[str], config: SynthesisConfig
+    ) -> tuple[npt.NDArray[np.float32], list[int]]:
+        ids = voice.phonemes_to_ids(phonemes)
+        try:
+            result = voice.phoneme_ids_to_audio(ids, config, include_alignments=True)
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise EngineError(f"the voice model failed: {exc}") from exc
+        audio, id_samples = result if isinstance(result, tuple) else (result, None)
+        samples = _normalize(np.asarray(audio, dtype=np.float32), config.volume)
+        return samples, _samples_per_phoneme(voice.config, phonemes, id_samples, len(samples))
+
+    def _word_spans(
+        self, voice: PiperVoice, text: str, sentences: list[list[str]]
+    ) -> list[WordSpan]:
+        words = split_words(text)
+        isolated = [[p for s in voice.phonemize(word) for p in s] for word in words]
+        return align_words(words, isolated, [p for s in sentences for p in s])
+
+
+def _normalize(audio: npt.NDArray[np.float32], volume: float) -> npt.NDArray[np.float32]:
+    # Piper's own default: scale each sentence to full range, then apply the volume.
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak < 1e-8:
+        return np.zeros_like(audio)
+    scaled: npt.NDArray[np.float32] = np.clip(audio * (volume / peak), -1.0, 1.0).astype(
+        np.float32
+    )
+    return scaled
+
+
+def _samples_per_phoneme(
+    config: PiperConfig, phonemes: list[str], id_samples: Any, total: int
+) -> list[int]:
+    """Samples spoken for BOS, each phoneme, and EOS, from the model's per-id durations.
+
+    Mirrors `piper.phoneme_ids.phonemes_to_ids`: BOS and every known phoneme are followed
+    by a PAD id; unknown phonemes produce no ids (and so take no time).
+    """
+    id_map = config.phoneme_id_map
+    pad = len(id_map.get(PAD, []))
+    widths = [len(id_map.get(BOS, [])) + pad]
+    widths += [len(id_map[p]) + pad if p in id_map else 0 for p in phonemes]
+    widths.append(len(id_map.get(EOS, [])))
+    if id_samples is None or len(id_samples) != sum(widths):
+        # No alignment output: spread the audio evenly (BOS/EOS get no time).
+        share = total / max(1, len(phonemes))
+        return [0, *(round(share * (i + 1)) - round(share * i) for i in range(len(phonemes))), 0]
+    counts, position = [], 0
+    for width in widths:
+        counts.append(int(np.sum(id_samples[position : position + width])))
+        position += width
+    return counts
+
+
+def _phoneme_starts(samples_per_phoneme: list[int], rate: int) -> list[float]:
+    """Start time of BOS, each phoneme and EOS, plus the end time, in seconds."""
+    starts = np.concatenate(([0], np.cumsum(samples_per_phoneme))) / rate
+    return [float(t) for t in starts]
+
+
+def _phoneme_timings(phonemes: list[str], starts: list[float]) -> list[Timing]:
+    # Index i+1 in `starts` is phoneme i (index 0 is BOS).
+    timings: list[Timing] = []
+    stress = ""
+    for i, phoneme in enumerate(phonemes):
+        if phoneme in _STRESS_MARKS:
+            stress += phoneme
+            continue
+        if phoneme in _LENGTH_MARKS and timings:
+            previous = timings[-1]
+            timings[-1] = Timing(previous.text + phoneme, previous.start, starts[i + 2])
+            continue
+        if phoneme in SILENT_PHONEMES:
+            continue
+        begin = starts[i + 1] if not stress else starts[i + 1 - len(stress)]
+        timings.append(Timing(stress + phoneme, begin, starts[i + 2]))
+        stress = ""
+    return timings
+
+
+def _word_timings(
+    spans: list[WordSpan], offset: int, phonemes: list[str], starts: list[float]
+) -> list[Timing]:
+    """Timings of the words that start in this sentence (flat indices from `offset`)."""
+    end_index = offset + len(phonemes)
+    timings: list[Timing] = []
+    last_end = starts[1]
+    for span in spans:
+        if not offset <= span.start < end_index:
+            continue
+        local = [
+            i - offset
+            for i in range(span.start, min(span.end, end_index))
+            if phonemes[i - offset] not in SILENT_PHONEMES
+        ]
+        if local:
+            begin, finish = starts[local[0] + 1], starts[local[-1] + 2]
+        else:
+            begin = finish = last_end
+        timings.append(Timing(span.word, begin, finish))
+        last_end = finish
+    return timings

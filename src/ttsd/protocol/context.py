@@ -1,0 +1,201 @@
+"""One context's state machine: buffering, segments, flush ids and its end.
+
+Implements protocol.md §4 with design.md's decisions: text is concatenated verbatim
+across inputs, held for at most `max_buffer_delay_ms` but released early at sentence
+ends (and, for the first segment, at a clause end), and cut into segments each tagged
+with the `flush_id` that manual flushes advance.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from ttsd.protocol.errors import ErrorCode, ProtocolError
+from ttsd.protocol.events import ContextSpec, Segment
+from ttsd.protocol.limits import Limits
+from ttsd.protocol.messages import GenerationRequest
+from ttsd.protocol.resolver import ReleaseFinder
+
+
+class Phase(Enum):
+    """Where a context is in its life."""
+
+    #: accepting input
+    OPEN = "open"
+    #: its last input arrived (`continue: false` or idle timeout); audio still going
+    CLOSING = "closing"
+    #: cancelled by the client; waiting for its work to stop, then `done`
+    CANCELLED = "cancelled"
+    #: failed with an error frame; waiting for its work to stop
+    FAILED = "failed"
+
+
+class ContextState:
+    """The protocol state of one context on one connection."""
+
+    def __init__(
+        self,
+        spec: ContextSpec,
+        first: GenerationRequest,
+        *,
+        limits: Limits,
+        release_finder: ReleaseFinder,
+        now: float,
+    ) -> None:
+        self.spec = spec
+        self.serial = spec.serial
+        self.phase = Phase.OPEN
+        self._limits = limits
+        self._release_finder = release_finder
+        self._first = first
+        self._buffer = ""
+        # (offset in buffer, arrival time) of each input still in the buffer, so that the
+        # delay is measured from when the oldest unreleased text arrived.
+        self._arrivals: list[tuple[int, float]] = []
+        self._flush_id = limits.flush_id_base
+        self._next_index = 0
+        self._released_text = False
+        self._queued_chars = 0
+        self._outstanding = 0
+        self._idle_since = now
+        self._max_buffer_delay_ms = limits.default_max_buffer_delay_ms
+        self._speed: float | None = None
+        self._volume: float | None = None
+
+    @property
+    def accepts_input(self) -> bool:
+        """True while new input may arrive."""
+        return self.phase is Phase.OPEN
+
+    @property
+    def aborting(self) -> bool:
+        """True once the context was cancelled or failed."""
+        return self.phase in (Phase.CANCELLED, Phase.FAILED)
+
+    def check_compatible(self, request: GenerationRequest) -> None:
+        """Raise if `request` changes a field that is locked for the context's life.
+
+        Only text-bearing messages are checked: a flush or end marker carries no audio,
+        and PY3's `no_more_inputs()` may repeat a default voice (protocol.md §5.3).
+        """
+        if not request.transcript.strip():
+            return
+        first = self._first
+        changes = [
+            ("model_id", first.model_id, request.model_id),
+            ("voice", first.voice.key, request.voice.key),
+            ("output_format", first.output_format, request.output_format),
+        ]
+        if request.language is not None:
+            changes.append(("language", first.language, request.language))
+        for field, before, after in changes:
+            if before != after:
+                raise ProtocolError(
+                    400,
+                    ErrorCode.CONTEXT_FIELD_CHANGED,
+                    "Context field changed",
+                    f"`{field}` changed in the middle of context {self.spec.context_id!r} "
+                    f"(was {_show(before)}, now {_show(after)}); start a new context to change it",
+                )
+
+    def accept(self, request: GenerationRequest, now: float) -> list[Segment]:
+        """Take one input and return the segments it releases, in order."""
+        pending = self._queued_chars + len(self._buffer) + len(request.transcript)
+        if pending > self._limits.max_pending_chars:
+            raise ProtocolError(
+                429,
+                ErrorCode.QUEUE_FULL,
+                "Too much pending text",
+                f"context {self.spec.context_id!r} would hold {pending} characters not yet "
+                f"synthesized (limit {self._limits.max_pending_chars}); wait for audio first",
+            )
+        if request.max_buffer_delay_ms is not None:
+            self._max_buffer_delay_ms = request.max_buffer_delay_ms
+        if request.speed is not None:
+            self._speed = request.speed
+        if request.volume is not None:
+            self._volume = request.volume
+        self._idle_since = now
+        if request.transcript:
+            self._arrivals.append((len(self._buffer), now))
+            self._buffer += request.transcript
+
+        if request.flush or not request.continue_:
+            # A flush closes the segment with everything buffered (protocol.md §4.4);
+            # `continue: false` closes the context (§4.1).
+            segment = self._cut(
+                len(self._buffer), closes_flush=request.flush, is_last=not request.continue_
+            )
+            if request.flush:
+                self._flush_id += 1
+            if not request.continue_:
+                self.phase = Phase.CLOSING
+            return [segment]
+        if self._max_buffer_delay_ms == 0:
+            # "Custom buffering": synthesize each input as it comes (protocol.md §4.2).
+            return self._release(len(self._buffer))
+        end = self._release_finder(
+            self._buffer,
+            first_segment=not self._released_text,
+            min_clause_words=self._limits.min_clause_words,
+        )
+        return self._release(end)
+
+    def deadline(self) -> float | None:
+        """When `poll` has something to do next, or None."""
+        if self.phase is not Phase.OPEN:
+            return None
+        if self._buffer.strip():
+            return self._arrivals[0][1] + self._max_buffer_delay_ms / 1000
+        if self._outstanding == 0:
+            return self._idle_since + self._limits.context_idle_timeout_s
+        return None
+
+    def poll(self, now: float) -> list[Segment]:
+        """Release text whose delay ran out; end the context when it has idled too long."""
+        deadline = self.deadline()
+        if deadline is None or now < deadline:
+            return []
+        if self._buffer.strip():
+            return self._release(len(self._buffer))
+        self.phase = Phase.CLOSING
+        return [self._cut(len(self._buffer), closes_flush=False, is_last=True)]
+
+    def segment_done(self, segment: Segment, now: float) -> None:
+        """The I/O layer delivered all of `segment`'s audio."""
+        self._outstanding -= 1
+        self._queued_chars -= len(segment.text)
+        self._idle_since = now
+
+    def _release(self, end: int) -> list[Segment]:
+        if end <= 0 or not self._buffer[:end].strip():
+            return []
+        return [self._cut(end, closes_flush=False, is_last=False)]
+
+    def _cut(self, end: int, *, closes_flush: bool, is_last: bool) -> Segment:
+        text, self._buffer = self._buffer[:end], self._buffer[end:]
+        kept = [(offset - end, at) for offset, at in self._arrivals if offset >= end]
+        if self._buffer and (not kept or kept[0][0] > 0):
+            # The cut went through an input: its rest stays buffered with its arrival time.
+            straddling = [at for offset, at in self._arrivals if offset < end]
+            kept.insert(0, (0, straddling[-1]))
+        self._arrivals = kept
+        self._released_text = self._released_text or bool(text.strip())
+        segment = Segment(
+            context_id=self.spec.context_id,
+            index=self._next_index,
+            text=text,
+            flush_id=self._flush_id,
+            closes_flush=closes_flush,
+            is_last=is_last,
+            speed=self._speed,
+            volume=self._volume,
+        )
+        self._next_index += 1
+        self._outstanding += 1
+        self._queued_chars += len(text)
+        return segment
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)

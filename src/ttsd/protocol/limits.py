@@ -1,0 +1,27 @@
+"""Per-connection limits enforced by the protocol core. Every one is configurable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one client may ask of one connection."""
+
+    #: largest text frame accepted, in bytes (a larger one gets an error frame)
+    max_message_bytes: int = 256 * 1024
+    #: longest `transcript` in one message, in characters
+    max_transcript_chars: int = 20_000
+    #: contexts alive at once on one connection (new ones beyond get a 429 error frame)
+    max_contexts: int = 64
+    #: text accepted but not yet synthesized, per context, in characters
+    max_pending_chars: int = 100_000
+    #: a context that waits this long for input, with all its audio out, ends with `done`
+    context_idle_timeout_s: float = 30.0
+    #: `max_buffer_delay_ms` when a request leaves it out
+    default_max_buffer_delay_ms: int = 3000
+    #: first `flush_id` of a context (1 as the docs say; 0 for 0-based clients)
+    flush_id_base: int = 1
+    #: words a first segment needs before it may be cut at a clause end
+    min_clause_words: int = 3

@@ -1,0 +1,290 @@
+"""Client → server messages: parsing and validation (protocol.md §2).
+
+A frame is a generation request or a cancel request, told apart by shape (there is no
+`type` field). Unknown fields are ignored; legacy fields are mapped onto current ones.
+Validation errors become `ProtocolError`s whose message names the offending field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ttsd.protocol.errors import ErrorCode, ProtocolError, invalid_request
+from ttsd.protocol.formats import SAMPLE_RATES, Container, Encoding
+
+#: Range of `max_buffer_delay_ms` (protocol.md §2.1; FERN's older [0, 1000] is superseded).
+MAX_BUFFER_DELAY_RANGE_MS = (0, 5000)
+
+#: `generation_config` ranges. Speed: the docs say 0.6–1.5, LiveKit documents up to 2.0
+#: (protocol.md §9.9); ttsd accepts the wider range so LiveKit users are not rejected.
+SPEED_RANGE = (0.6, 2.0)
+VOLUME_RANGE = (0.5, 2.0)
+
+#: The deprecated `speed` enum mapped to a rate factor.
+LEGACY_SPEEDS = {"slowest": 0.6, "slow": 0.8, "normal": 1.0, "fast": 1.25, "fastest": 1.5}
+
+
+class _Lenient(BaseModel):
+    """Ignore unknown fields (newer clients send more), validate known ones strictly."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+class RawOutputFormat(_Lenient):
+    """`output_format` on the WebSocket: raw PCM only (protocol.md §2.1.2)."""
+
+    container: str
+    encoding: str
+    sample_rate: int
+
+
+class GenerationConfig(_Lenient):
+    """`generation_config` (sonic-3): speed and volume are applied; emotion is accepted."""
+
+    speed: Annotated[float, Field(ge=SPEED_RANGE[0], le=SPEED_RANGE[1])] | None = None
+    volume: Annotated[float, Field(ge=VOLUME_RANGE[0], le=VOLUME_RANGE[1])] | None = None
+    emotion: str | list[str] | None = None
+
+
+class VoiceObject(_Lenient):
+    """`voice` as an object: `{"mode": "id", "id": ...}`, `{"id": ...}` or an embedding."""
+
+    mode: Literal["id", "embedding"] | None = None
+    id: str | None = None
+    embedding: list[float] | None = None
+    experimental_controls: dict[str, Any] | None = Field(
+        default=None, alias="__experimental_controls"
+    )
+
+
+class _GenerationModel(_Lenient):
+    model_id: Annotated[str, Field(min_length=1)]
+    transcript: str
+    # Validated by hand in `_to_voice`: a union error from pydantic would list both branches.
+    voice: Any
+    output_format: RawOutputFormat
+    context_id: Annotated[str, Field(min_length=1)] | None = None
+    continue_: bool | None = Field(default=None, alias="continue")
+    flush: bool | None = None
+    max_buffer_delay_ms: (
+        Annotated[int, Field(ge=MAX_BUFFER_DELAY_RANGE_MS[0], le=MAX_BUFFER_DELAY_RANGE_MS[1])]
+        | None
+    ) = None
+    add_timestamps: bool | None = None
+    add_phoneme_timestamps: bool | None = None
+    use_normalized_timestamps: bool | None = None
+    use_original_timestamps: bool | None = None
+    language: str | None = None
+    generation_config: GenerationConfig | None = None
+    speed: str | float | None = None
+    duration: float | None = None
+    pronunciation_dict_id: str | None = None
+
+    @field_validator("speed")
+    @classmethod
+    def _legacy_speed(cls, value: str | float | None) -> str | float | None:
+        if isinstance(value, str) and value not in LEGACY_SPEEDS:
+            raise ValueError(f"must be one of {sorted(LEGACY_SPEEDS)}")
+        return value
+
+
+class _CancelModel(_Lenient):
+    context_id: Annotated[str, Field(min_length=1)]
+    cancel: Literal[True]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """A validated raw output format."""
+
+    encoding: Encoding
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """A requested voice: an id (possibly foreign, resolved later) or an embedding."""
+
+    id: str | None
+    embedding: tuple[float, ...] | None = None
+
+    @property
+    def key(self) -> str:
+        """A string identifying the request's voice, for mid-context change checks."""
+        return self.id if self.id is not None else f"embedding:{hash(self.embedding)}"
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """A validated generation request with legacy fields folded in."""
+
+    model_id: str
+    transcript: str
+    voice: Voice
+    output_format: OutputFormat
+    context_id: str | None
+    continue_: bool
+    flush: bool
+    max_buffer_delay_ms: int | None
+    add_timestamps: bool
+    add_phoneme_timestamps: bool
+    use_normalized_timestamps: bool
+    language: str | None
+    speed: float | None
+    volume: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """`{"context_id": ..., "cancel": true}` (protocol.md §2.2)."""
+
+    context_id: str
+
+
+ClientMessage = GenerationRequest | CancelRequest
+
+
+def parse_message(payload: Any) -> ClientMessage:
+    """Validate a decoded JSON value as a client message.
+
+    Raises `ProtocolError` naming the field and the problem; its `context_id` is set
+    whenever the payload carried a usable one, so the error can be attributed.
+    """
+    if not isinstance(payload, dict):
+        raise ProtocolError(
+            400,
+            ErrorCode.INVALID_MESSAGE,
+            "Invalid message",
+            f"a message must be a JSON object, got {_json_type_name(payload)}",
+        )
+    context_id = payload.get("context_id")
+    attributed = context_id if isinstance(context_id, str) and context_id else None
+    try:
+        if "cancel" in payload:
+            return CancelRequest(context_id=_CancelModel.model_validate(payload).context_id)
+        return _to_request(_GenerationModel.model_validate(payload))
+    except ValidationError as exc:
+        raise invalid_request(describe_validation_error(exc)).for_context(attributed) from None
+    except ProtocolError as exc:
+        raise exc.for_context(attributed) from None
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """One clause per problem: `` `field.path`: what is wrong ``."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        parts = [prefix] if prefix else []
+        parts += [str(part) for part in error["loc"] if not _is_union_tag(part)]
+        location = ".".join(parts)
+        location = location.replace("continue_", "continue")
+        problem = "field required" if error["type"] == "missing" else error["msg"]
+        problems.append(f"`{location}`: {problem}" if location else problem)
+    # pydantic reports each branch of a union; identical lines add nothing.
+    return "; ".join(dict.fromkeys(problems))
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic puts the union branch ("str", "VoiceObject", "function-after[...]") in locations.
+    return isinstance(part, str) and (
+        part in {"str", "int", "float", "bool", "list[str]", "VoiceObject", "GenerationConfig"}
+        or part.startswith(("function-", "constrained-", "list["))
+    )
+
+
+def _to_request(model: _GenerationModel) -> GenerationRequest:
+    config = model.generation_config
+    return GenerationRequest(
+        model_id=model.model_id,
+        transcript=model.transcript,
+        voice=_to_voice(model.voice),
+        output_format=_to_output_format(model.output_format),
+        context_id=model.context_id,
+        continue_=bool(model.continue_),
+        flush=bool(model.flush),
+        max_buffer_delay_ms=model.max_buffer_delay_ms,
+        add_timestamps=bool(model.add_timestamps),
+        add_phoneme_timestamps=bool(model.add_phoneme_timestamps),
+        use_normalized_timestamps=_normalized_timestamps(model),
+        language=model.language,
+        speed=_speed(model),
+        volume=config.volume if config else None,
+    )
+
+
+def _to_voice(raw: Any) -> Voice:
+    # Shapes of protocol.md §2.1.1: a bare id, {"id"}, {"mode": "id", "id"}, or an embedding.
+    if isinstance(raw, str):
+        if not raw:
+            raise invalid_request("`voice`: must not be empty")
+        return Voice(id=raw)
+    if not isinstance(raw, dict):
+        raise invalid_request(
+            '`voice`: must be a voice id string or an object like {"mode": "id", "id": "..."}'
+        )
+    try:
+        voice = VoiceObject.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_request(describe_validation_error(exc, prefix="voice")) from None
+    if voice.mode == "embedding" or (voice.mode is None and voice.embedding is not None):
+        if not voice.embedding:
+            raise invalid_request("`voice.embedding`: required when `voice.mode` is 'embedding'")
+        return Voice(id=None, embedding=tuple(voice.embedding))
+    if not voice.id:
+        raise invalid_request("`voice.id`: required when `voice.mode` is 'id'")
+    return Voice(id=voice.id)
+
+
+def _to_output_format(fmt: RawOutputFormat) -> OutputFormat:
+    if fmt.container != Container.RAW:
+        raise _unsupported_format(
+            f"`output_format.container`: {fmt.container!r} is not supported on the WebSocket; "
+            "use 'raw' (wav and mp3 are for POST /tts/bytes)"
+        )
+    if fmt.encoding not in Encoding.__members__.values():
+        choices = ", ".join(e.value for e in Encoding)
+        raise _unsupported_format(
+            f"`output_format.encoding`: {fmt.encoding!r} is not supported; use one of {choices}"
+        )
+    if fmt.sample_rate not in SAMPLE_RATES:
+        choices = ", ".join(str(r) for r in SAMPLE_RATES)
+        raise _unsupported_format(
+            f"`output_format.sample_rate`: {fmt.sample_rate} is not supported; use one of {choices}"
+        )
+    return OutputFormat(encoding=Encoding(fmt.encoding), sample_rate=fmt.sample_rate)
+
+
+def _unsupported_format(message: str) -> ProtocolError:
+    return ProtocolError(
+        400, ErrorCode.UNSUPPORTED_OUTPUT_FORMAT, "Unsupported output format", message
+    )
+
+
+def _normalized_timestamps(model: _GenerationModel) -> bool:
+    # `use_original_timestamps` is the legacy inverse (protocol.md §2.1).
+    if model.use_normalized_timestamps is not None:
+        return model.use_normalized_timestamps
+    if model.use_original_timestamps is not None:
+        return not model.use_original_timestamps
+    return False
+
+
+def _speed(model: _GenerationModel) -> float | None:
+    # `generation_config.speed` wins over the deprecated top-level `speed`.
+    if model.generation_config and model.generation_config.speed is not None:
+        return model.generation_config.speed
+    if isinstance(model.speed, str):
+        return LEGACY_SPEEDS[model.speed]
+    if isinstance(model.speed, float | int) and not isinstance(model.speed, bool):
+        return max(SPEED_RANGE[0], min(SPEED_RANGE[1], 1.0 + float(model.speed)))
+    return None
+
+
+def _json_type_name(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    return "a number"

@@ -1,0 +1,36 @@
+"""The hook through which the core asks which engine and voice a request means.
+
+The protocol layer cannot know engines (they sit below it in design.md's layers), so
+the server hands the core an object with this shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ttsd.protocol.messages import GenerationRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A request's model and voice mapped onto a local engine and voice."""
+
+    engine: str
+    voice_id: str
+
+
+class Resolver(Protocol):
+    """Maps `model_id` and `voice` to a local engine and voice."""
+
+    def resolve(self, request: GenerationRequest) -> Resolved:
+        """Return the engine and voice, or raise `ProtocolError` (e.g. unknown model)."""
+        ...
+
+
+class ReleaseFinder(Protocol):
+    """Finds how much of a context's buffered text can be synthesized now."""
+
+    def __call__(self, text: str, *, first_segment: bool, min_clause_words: int) -> int:
+        """End index of the longest releasable prefix of `text`, 0 if none."""
+        ...

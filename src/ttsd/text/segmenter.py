@@ -1,0 +1,222 @@
+"""Where streamed text may be cut for synthesis.
+
+Text arrives in pieces ("Hel", "lo", " world", ".", " How", ...) and is concatenated into
+a buffer. `find_release_point` says how much of that buffer can be synthesized now: up to
+the last sentence end (or, for the first segment of a context, the last clause end once the
+clause has a few words). A released prefix carries its punctuation, the closing quotes or
+brackets after it and the whitespace after those, so what remains starts at the next word.
+
+A false boundary (cutting "Dr. Smith" or "3.5") is worse than waiting for one more token,
+so every doubtful case waits: the server's `max_buffer_delay_ms` bounds the wait anyway.
+
+Candidates are found with regular expressions; whether a candidate is a boundary is
+decided by small functions below, one rule each.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ttsd.text.words import count_words
+
+__all__ = ["find_release_point", "split_sentences"]
+
+# Closing quotes/brackets that belong to the sentence they close: `He said "Stop." Then`.
+_CLOSERS = "\"'”’»)]}」』）》"
+# Opening quotes/brackets that may stand before a word: `("Dr.` is the word "Dr".
+_OPENERS = "\"'“‘«([{「『（《"
+# Closing quotes, for the dialogue-tag rule (`"Stop!" she said` is one sentence).
+_CLOSING_QUOTES = "\"'”’»」』"
+# Bracket pairs whose opening half, still unclosed, means a closer may be the next token.
+# Single quotes are left out: "’" and "'" are apostrophes far more often than quotes.
+_BRACKETS = tuple(zip("([{“«「『（《", ")]}”»」』）》", strict=True))
+# CJK sentence ends: CJK text has no spaces, so these end a sentence with nothing after.
+_CJK_TERMINATORS = "。！？"
+
+# A candidate sentence end: a run of terminal punctuation ("?!" and "..." are one run),
+# the closing quotes/brackets after it, and the whitespace after those. `\s*`, not `\s+`:
+# CJK terminators need no space, and the buffer may end right after the punctuation
+# (the next token has not arrived). `_ends_sentence` decides which candidates count.
+_SENTENCE_END = re.compile(
+    rf"(?P<term>[.!?…{_CJK_TERMINATORS}]+)(?P<close>[{re.escape(_CLOSERS)}]*)(?P<space>\s*)"
+)
+# A blank line (paragraph break) ends whatever precedes it, punctuated or not.
+_PARAGRAPH = re.compile(r"\n[^\S\n]*\n\s*")
+# A candidate clause end, for an early first segment: `,` `;` `:` followed by whitespace
+# (so "1,000" and "3:30" are never candidates), or a spaced dash (" — ", " – ", " -- ";
+# "well-known" and "1990–2000" are not candidates).
+_CLAUSE_END = re.compile(rf"[,;:][{re.escape(_CLOSERS)}]*\s+|\s(?:—|–|--)\s+")
+
+# Abbreviations that do not end a sentence in practice: titles before a name ("Dr. Smith"),
+# "vs.", "e.g.", "i.e." and friends. Lowercase, without the final period.
+_NEVER_FINAL = frozenset(
+    {"mr", "mrs", "ms", "mx", "dr", "prof", "st", "mt", "rev", "fr", "gen", "col", "capt"}
+    | {"lt", "sgt", "gov", "sen", "rep", "hon", "vs", "cf", "e.g", "i.e", "viz", "approx"}
+    | {"fig", "figs", "eq", "ca"}
+)
+# Abbreviations that may end a sentence ("... and so on, etc. Then"), but do not when the
+# next word starts lowercase ("etc. and", "3 p.m. today", "the U.S. economy").
+_FINAL_UNLESS_LOWER = frozenset(
+    {"etc", "a.m", "p.m", "u.s", "u.k", "u.s.a", "u.n", "e.u", "ph.d", "inc", "ltd", "co"}
+    | {"corp", "jr", "sr", "al", "esq"}
+)
+# Abbreviations before a number ("No. 5", "Vol. 2", "pp. 10-12"); "No. I won't." still ends.
+_BEFORE_NUMBER = frozenset({"no", "nos", "vol", "vols", "pp", "ch", "sec", "art"})
+# Dotted acronyms not in the lists ("N.Y.", "D.C."): treated like "U.S.".
+_DOTTED_ACRONYM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+# "1. " at the start of a line numbers a list item; it is not a sentence of its own.
+_LIST_MARKER = re.compile(r"\d{1,3}")
+# A word still being typed that may be an address: e-mail, URL, path or dotted domain
+# ("joe@mail.", "https://a.b/c?", "mail.example."). At the end of the buffer it waits.
+_ADDRESS = re.compile(r"@|/|\w\.\w")
+
+
+def find_release_point(
+    text: str,
+    *,
+    first_segment: bool,
+    min_clause_words: int = 3,
+    min_sentence_chars: int = 1,
+) -> int:
+    """Return the end of the longest prefix of `text` that may be synthesized now, or 0.
+
+    The prefix ends at a sentence end or, with `first_segment`, at a clause end once the
+    sentence it belongs to has `min_clause_words` words up to it. It includes the
+    punctuation, the closing quotes/brackets and the whitespace that follow. A sentence
+    end that would release fewer than `min_sentence_chars` non-space characters does not
+    count.
+    """
+    end = _last_sentence_end(text)
+    if _visible_chars(text, 0, end) < min_sentence_chars:
+        end = 0
+    if first_segment:
+        end = max(end, _last_clause_end(text, end, min_clause_words))
+    return end
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a complete text into sentences; their concatenation is `text`, exactly.
+
+    Each sentence keeps the whitespace after it; the last one may lack a terminator.
+    """
+    sentences: list[str] = []
+    start = 0
+    for m in _sentence_candidates(text):
+        end = m.end()
+        if end > start and _visible_chars(text, start, end) > 0 and _ends_sentence(text, m, start):
+            sentences.append(text[start:end])
+            start = end
+    if start < len(text):
+        sentences.append(text[start:])
+    return sentences
+
+
+def _sentence_candidates(text: str) -> list[re.Match[str]]:
+    """All candidate sentence ends (punctuation and paragraph breaks), by end offset."""
+    matches = [*_SENTENCE_END.finditer(text), *_PARAGRAPH.finditer(text)]
+    return sorted(matches, key=lambda m: m.end())
+
+
+def _last_sentence_end(text: str) -> int:
+    for m in reversed(_sentence_candidates(text)):
+        if _ends_sentence(text, m, 0):
+            return m.end()
+    return 0
+
+
+def _last_clause_end(text: str, start: int, min_words: int) -> int:
+    """End of the last clause after `start` whose words since `start` reach `min_words`.
+
+    Words are counted from `start` (the sentence the clause belongs to), so "Hi there.
+    Well, " does not release a one-word clause "Well, " after a sentence.
+    """
+    for m in reversed(list(_CLAUSE_END.finditer(text, start))):
+        # No cut inside parentheses or quotes: "(for example, this)" stays whole.
+        words = count_words(text, start, m.start())
+        if words >= min_words and not _has_open_bracket(text, m.end()):
+            return m.end()
+    return 0
+
+
+def _ends_sentence(text: str, m: re.Match[str], seg_start: int) -> bool:
+    """Whether candidate `m` is a sentence end, given what the buffer holds so far.
+
+    `seg_start` is where the current segment starts; it counts as a line start.
+    """
+    if m.re is _PARAGRAPH:
+        return True
+    term, close, space = m.group("term", "close", "space")
+    end = m.end()
+    if any(c in _CJK_TERMINATORS for c in term):
+        # At the very end of the buffer, wait for the closing bracket of "「你好。".
+        return end < len(text) or not _has_open_bracket(text, end)
+    if not space and end < len(text):
+        return False  # glued to the next character: "3.5", "example.com", "e.g", "?d=1"
+    word_start = _word_start(text, m.start())
+    word = text[word_start : m.start()].lstrip(_OPENERS)
+    growing = not space and not close  # the buffer ends on the punctuation: the word may go on
+    if growing and _ADDRESS.search(word):
+        return False  # "joe@mail." -> "joe@mail.example.org", "https://a.b/c?" -> "?d=1"
+    if not space and _has_open_bracket(text, end):
+        return False  # `He said "Stop!` -> the closing quote is probably the next token
+    nxt = _next_word_char(text, end)
+    if any(c in _CLOSING_QUOTES for c in close) and (nxt is None or nxt.islower()):
+        return False  # `"Stop!" she said` is one sentence: wait to see the next word
+    if "!" in term or "?" in term:
+        return True
+    if len(term) > 1 or "…" in term:
+        return nxt is not None and not nxt.islower()  # "wait... what" is one sentence
+    at_line_start = _at_line_start(text, word_start, seg_start)
+    return _period_ends_sentence(word, nxt, growing=growing, at_line_start=at_line_start)
+
+
+def _period_ends_sentence(
+    word: str, nxt: str | None, *, growing: bool, at_line_start: bool
+) -> bool:
+    """Whether a single "." after `word` ends a sentence; `nxt` starts the next word.
+
+    `nxt` is None when the next word has not arrived yet.
+    """
+    lower = word.lower()
+    if growing and word[-1:].isdigit():
+        return False  # "3." may become "3.5", "$1,000." may become "$1,000.50"
+    if (len(word) == 1 and word.isalpha()) or lower in _NEVER_FINAL:
+        return False  # initials ("J. R. R. Tolkien"), "e." of "e.g.", "Dr. Smith"
+    if at_line_start and _LIST_MARKER.fullmatch(word):
+        return False  # "1. Open the box." numbers a list item
+    if lower in _BEFORE_NUMBER:
+        return nxt is not None and not nxt.isdigit()  # "No. 5" vs "No. I won't."
+    if lower in _FINAL_UNLESS_LOWER or _DOTTED_ACRONYM.fullmatch(word):
+        return nxt is not None and not (nxt.islower() or nxt.isdigit())
+    return True
+
+
+def _word_start(text: str, pos: int) -> int:
+    """Start of the whitespace-delimited token that ends at `pos`."""
+    while pos > 0 and not text[pos - 1].isspace():
+        pos -= 1
+    return pos
+
+
+def _next_word_char(text: str, pos: int) -> str | None:
+    """First character of the word at `pos`, past any opening quotes; None if not arrived."""
+    while pos < len(text) and text[pos] in _OPENERS:
+        pos += 1
+    return text[pos] if pos < len(text) else None
+
+
+def _at_line_start(text: str, pos: int, seg_start: int) -> bool:
+    line_start = max(seg_start, text.rfind("\n", 0, pos) + 1)
+    return text[line_start:pos].isspace() or line_start >= pos
+
+
+def _has_open_bracket(text: str, end: int) -> bool:
+    """Whether `text[:end]` leaves a bracket or a straight double quote open."""
+    if text.count('"', 0, end) % 2:
+        return True
+    return any(text.count(o, 0, end) > text.count(c, 0, end) for o, c in _BRACKETS)
+
+
+def _visible_chars(text: str, start: int, end: int) -> int:
+    """Number of non-whitespace characters in `text[start:end]`."""
+    return sum(not c.isspace() for c in text[start:end])
