@@ -160,9 +160,7 @@ def _normalize(audio: npt.NDArray[np.float32], volume: float) -> npt.NDArray[np.
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak < 1e-8:
         return np.zeros_like(audio)
-    scaled: npt.NDArray[np.float32] = np.clip(audio * (volume / peak), -1.0, 1.0).astype(
-        np.float32
-    )
+    scaled: npt.NDArray[np.float32] = np.clip(audio * (volume / peak), -1.0, 1.0).astype(np.float32)
     return scaled
 
 

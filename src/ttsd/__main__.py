@@ -1,0 +1,5 @@
+"""`python -m ttsd`."""
+
+from ttsd.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The `ttsd` command line: `ttsd serve`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from ttsd import __version__
+from ttsd.server.settings import (
+    API_KEYS_ENV,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Settings,
+    api_keys_from_env,
+    load_config,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ttsd")
+def main() -> None:
+    """ttsd: a self-hosted streaming TTS server speaking the Cartesia protocol."""
+
+
+@main.command()
+@click.option("--host", default=None, help=f"Interface to bind [default: {DEFAULT_HOST}].")
+@click.option("--port", type=int, default=None, help=f"Port [default: {DEFAULT_PORT}].")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML config file (voice aliases, limits, server options); flags override it.",
+)
+@click.option(
+    "--voices-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of extra Piper voices (NAME.onnx + NAME.onnx.json).",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    help=f"Require this API key (repeatable; also ${API_KEYS_ENV}, comma-separated).",
+)
+@click.option("--strict-voices", is_flag=True, default=None, help="Unknown voice ids are errors.")
+@click.option("--workers", type=int, default=None, help="Synthesis threads [default: CPUs].")
+@click.option("--max-contexts", type=int, default=None, help="Live contexts per connection.")
+@click.option(
+    "--max-transcript-chars", type=int, default=None, help="Longest transcript per message."
+)
+@click.option(
+    "--flush-id-base",
+    type=click.IntRange(0, 1),
+    default=None,
+    help="First flush_id of a context: 1 (docs) or 0 (0-based clients).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Log level [default: info].",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    config_file: Path | None,
+    voices_dir: Path | None,
+    api_keys: tuple[str, ...],
+    strict_voices: bool | None,
+    workers: int | None,
+    max_contexts: int | None,
+    max_transcript_chars: int | None,
+    flush_id_base: int | None,
+    log_level: str | None,
+) -> None:
+    """Run the server (WebSocket at /tts/websocket)."""
+    import uvicorn
+
+    from ttsd.server.app import create_app
+
+    settings = Settings()
+    if config_file is not None:
+        try:
+            settings = load_config(config_file, settings)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    keys = api_keys or api_keys_from_env() or settings.api_keys
+    settings = settings.with_overrides(
+        host=host,
+        port=port,
+        voices_dir=voices_dir,
+        api_keys=tuple(keys),
+        strict_voices=strict_voices,
+        workers=workers,
+        log_level=log_level,
+    )
+    limits = {
+        "max_contexts": max_contexts,
+        "max_transcript_chars": max_transcript_chars,
+        "flush_id_base": flush_id_base,
+    }
+    settings = replace(
+        settings,
+        limits=replace(settings.limits, **{k: v for k, v in limits.items() if v is not None}),
+    )
+    if not settings.api_keys and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            f"warning: serving on {settings.host} with no API key; anyone who can reach it "
+            "can use it (set --api-key or TTSD_API_KEYS)",
+            err=True,
+        )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=settings.transport_max_message_bytes,
+        ws_per_message_deflate=True,
+    )

@@ -1,0 +1,74 @@
+"""The ASGI application: routes, start-up, and the middleware around them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from ttsd import __version__
+from ttsd.engines.piper import PiperEngine, default_voice_file, discover_voices
+from ttsd.engines.registry import EngineRegistry
+from ttsd.server.auth import ApiKeyMiddleware
+from ttsd.server.runtime import Runtime
+from ttsd.server.scheduler import Scheduler
+from ttsd.server.settings import Settings
+from ttsd.server.websocket import tts_websocket
+
+_LOGGER = logging.getLogger(__name__)
+
+#: The API version ttsd answers to by default (the one the 3.x SDKs send).
+API_VERSION = "2025-11-04"
+
+
+def build_registry(settings: Settings) -> EngineRegistry:
+    """The default Piper engine: the embedded voice first, then any in `voices_dir`."""
+    voices = [default_voice_file()]
+    if settings.voices_dir is not None:
+        extra = discover_voices(Path(settings.voices_dir))
+        voices += [v for v in extra if v.id != voices[0].id]
+    engine = PiperEngine(voices, intra_op_threads=settings.engine_threads)
+    return EngineRegistry([engine], aliases=settings.aliases, strict_voices=settings.strict_voices)
+
+
+def create_app(
+    settings: Settings | None = None, registry: EngineRegistry | None = None
+) -> Starlette:
+    """Build the app. Pass `registry` to serve other engines (tests use a tone engine)."""
+    settings = settings or Settings()
+    registry = registry or build_registry(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        registry.load()
+        scheduler = Scheduler(settings.workers)
+        app.state.runtime = Runtime(settings=settings, registry=registry, scheduler=scheduler)
+        _LOGGER.info(
+            "ttsd %s ready: %d voice(s), %d worker(s)",
+            __version__,
+            len(registry.voices()),
+            settings.workers,
+        )
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+
+    routes = [
+        Route("/", status, methods=["GET"]),
+        WebSocketRoute("/tts/websocket", tts_websocket),
+    ]
+    middleware = [Middleware(ApiKeyMiddleware, keys=settings.api_keys)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+async def status(request: Request) -> JSONResponse:
+    """`GET /`: liveness, as the hosted API answers it (protocol.md §8.1)."""
+    return JSONResponse({"ok": True, "version": API_VERSION, "ttsd_version": __version__})

@@ -1,0 +1,101 @@
+"""API-key authentication as ASGI middleware, checked before any WebSocket upgrade.
+
+Accepts every form clients use (protocol.md §1.2): `Authorization: Bearer`,
+`X-API-Key`, and the `api_key` / `access_token` query parameters. Keys are compared in
+constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Iterable
+from urllib.parse import parse_qs
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ttsd.protocol.errors import ErrorCode
+
+#: Paths anyone may call (the status endpoint, like the hosted API's `GET /`).
+PUBLIC_PATHS = frozenset({"/"})
+
+
+def presented_key(scope: Scope) -> str | None:
+    """The API key or token a request carries, if any."""
+    headers: dict[str, str] = {
+        bytes(name).decode("latin-1").lower(): bytes(value).decode("latin-1")
+        for name, value in scope["headers"]
+    }
+    authorization = headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    if "x-api-key" in headers:
+        return headers["x-api-key"].strip()
+    query: dict[str, list[str]] = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+    for name in ("api_key", "access_token"):
+        if query.get(name):
+            return query[name][0]
+    return None
+
+
+class ApiKeyMiddleware:
+    """Rejects requests without a valid key: HTTP 401 for both HTTP and WebSocket."""
+
+    def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
+        self.app = app
+        self._keys = [key.encode() for key in keys]
+
+    def is_valid(self, key: str | None) -> bool:
+        """Constant-time membership test (every key is compared, match or not)."""
+        if key is None:
+            return False
+        candidate = key.encode()
+        matches = [hmac.compare_digest(candidate, known) for known in self._keys]
+        return any(matches)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            not self._keys
+            or scope["type"] not in ("http", "websocket")
+            or scope["path"] in PUBLIC_PATHS
+            or self.is_valid(presented_key(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        key = presented_key(scope)
+        message = (
+            "no API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+            if key is None
+            else "the API key is not valid"
+        )
+        body = orjson.dumps(
+            {
+                "title": "Unauthorized",
+                "message": message,
+                "error_code": str(ErrorCode.UNAUTHORIZED),
+                "request_id": str(uuid.uuid4()),
+            }
+        )
+        headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 401, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self._deny_websocket(scope, receive, send, headers, body)
+
+    async def _deny_websocket(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> None:
+        await receive()  # websocket.connect
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send({"type": "websocket.http.response.start", "status": 401, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            # A server without the denial-response extension can only refuse (HTTP 403).
+            await send({"type": "websocket.close", "code": 1008})

@@ -1,0 +1,18 @@
+"""What every connection shares: settings, engines, the scheduler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ttsd.engines.registry import EngineRegistry
+from ttsd.server.scheduler import Scheduler
+from ttsd.server.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """The server's shared state, built once at start-up."""
+
+    settings: Settings
+    registry: EngineRegistry
+    scheduler: Scheduler

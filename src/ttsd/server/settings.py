@@ -1,0 +1,91 @@
+"""Server settings: defaults, the TOML config file, and what the CLI overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ttsd.protocol.limits import Limits
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8420
+#: Environment variable holding API keys, comma-separated.
+API_KEYS_ENV = "TTSD_API_KEYS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a running server needs to know; immutable once built."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    #: clients must present one of these; empty means no auth (and loopback by default)
+    api_keys: tuple[str, ...] = ()
+    #: extra Piper voices (`*.onnx` + `*.onnx.json`)
+    voices_dir: Path | None = None
+    #: foreign voice id → local voice id
+    aliases: dict[str, str] = field(default_factory=dict)
+    #: unknown voice ids are an error instead of falling back to the default voice
+    strict_voices: bool = False
+    limits: Limits = field(default_factory=Limits)
+    #: synthesis jobs that may run at once (threads)
+    workers: int = max(1, os.cpu_count() or 1)
+    #: ONNX Runtime intra-op threads per synthesis (0: ONNX Runtime's default)
+    engine_threads: int = 1
+    #: audio bytes in one `chunk` frame, before base64 (SDKs cap frames at 1 MiB)
+    max_audio_frame_bytes: int = 32 * 1024
+    #: frames that may wait to be written on one connection before senders wait
+    send_queue_frames: int = 64
+    #: a connection with no message for this long is closed (the hosted API: 5 minutes)
+    connection_idle_timeout_s: float = 300.0
+    #: hard cap on a WebSocket message at the transport (close 1009 beyond it)
+    transport_max_message_bytes: int = 16 * 1024 * 1024
+    log_level: str = "info"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given non-None fields replaced."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def api_keys_from_env(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Keys from `TTSD_API_KEYS` (comma-separated)."""
+    raw = (environ if environ is not None else os.environ).get(API_KEYS_ENV, "")
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
+def load_config(path: Path, base: Settings | None = None) -> Settings:
+    """Settings from a TOML file (see `examples/ttsd.toml`), on top of `base`.
+
+    Unknown keys are an error, so a typo does not silently do nothing.
+    """
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    settings = base or Settings()
+    server = dict(data.pop("server", {}))
+    limits = dict(data.pop("limits", {}))
+    voices = dict(data.pop("voices", {}))
+    aliases = dict(data.pop("aliases", {}))
+    if data:
+        raise ValueError(f"{path}: unknown sections {sorted(data)}")
+    _check_keys(path, "server", server, {f.name for f in fields(Settings)} - {"limits"})
+    _check_keys(path, "limits", limits, {f.name for f in fields(Limits)})
+    _check_keys(path, "voices", voices, {"dir", "strict"})
+    if "voices_dir" in server or "dir" in voices:
+        server["voices_dir"] = Path(server.pop("voices_dir", voices.get("dir")))
+    if "api_keys" in server:
+        server["api_keys"] = tuple(server["api_keys"])
+    return replace(
+        settings,
+        **server,
+        limits=replace(settings.limits, **limits),
+        aliases={**settings.aliases, **{str(k): str(v) for k, v in aliases.items()}},
+        strict_voices=bool(voices.get("strict", settings.strict_voices)),
+    )
+
+
+def _check_keys(path: Path, section: str, values: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"{path}: unknown keys in [{section}]: {sorted(unknown)}")

@@ -1,0 +1,251 @@
+"""`/tts/websocket`: bridges one socket to the sans-I/O `ConnectionCore`.
+
+Three tasks per connection: the read loop feeds frames to the core and acts on its
+events; a timer loop releases buffered text when its delay runs out; a writer drains
+the outbox to the socket. Each context has a runner task that synthesizes its segments
+in order through the shared scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from ttsd.engines.base import AudioChunk, EngineError, SynthesisOptions, VoiceNotFound
+from ttsd.protocol.connection import ConnectionCore
+from ttsd.protocol.errors import ErrorCode, ProtocolError
+from ttsd.protocol.events import (
+    AbortContext,
+    ContextSpec,
+    Event,
+    OpenContext,
+    QueueSegment,
+    Segment,
+    SendFrame,
+)
+from ttsd.protocol.frames import flush_done_frame
+from ttsd.server.outbox import Outbox
+from ttsd.server.rendering import ContextRenderer
+from ttsd.server.runtime import Runtime
+from ttsd.server.scheduler import Priority
+from ttsd.text.segmenter import find_release_point
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def tts_websocket(websocket: WebSocket) -> None:
+    """The ASGI WebSocket endpoint."""
+    runtime: Runtime = websocket.app.state.runtime
+    request_id = str(uuid.uuid4())
+    version = websocket.query_params.get("cartesia_version") or websocket.headers.get(
+        "cartesia-version"
+    )
+    # LiveKit logs the upgrade's X-Request-Id (protocol.md §1.4).
+    await websocket.accept(headers=[(b"x-request-id", request_id.encode())])
+    _LOGGER.info("connection %s opened (Cartesia-Version %s)", request_id, version or "-")
+    session = WebSocketSession(websocket, runtime, request_id)
+    try:
+        await session.run()
+    finally:
+        _LOGGER.info("connection %s closed", request_id)
+
+
+class WebSocketSession:
+    """One connection's tasks and contexts."""
+
+    def __init__(self, websocket: WebSocket, runtime: Runtime, request_id: str) -> None:
+        self._ws = websocket
+        self._runtime = runtime
+        settings = runtime.settings
+        self._core = ConnectionCore(
+            resolver=runtime.registry,
+            release_finder=find_release_point,
+            limits=settings.limits,
+            request_id=request_id,
+        )
+        self._outbox = Outbox(settings.send_queue_frames)
+        self._runners: dict[str, ContextRunner] = {}
+        self._wakeup = asyncio.Event()
+
+    @property
+    def core(self) -> ConnectionCore:
+        """The protocol state of this connection."""
+        return self._core
+
+    @property
+    def outbox(self) -> Outbox:
+        """Frames waiting to be written."""
+        return self._outbox
+
+    @property
+    def runtime(self) -> Runtime:
+        """Shared server state."""
+        return self._runtime
+
+    async def run(self) -> None:
+        """Serve the connection until the client leaves or it idles out."""
+        writer = asyncio.create_task(self._write_loop(), name="ttsd-ws-writer")
+        timer = asyncio.create_task(self._timer_loop(), name="ttsd-ws-timer")
+        try:
+            await self._read_loop()
+        finally:
+            timer.cancel()
+            for runner in list(self._runners.values()):
+                runner.task.cancel()
+            await asyncio.gather(
+                timer, *(r.task for r in self._runners.values()), return_exceptions=True
+            )
+            self._runners.clear()
+            await self._outbox.close()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    def wake(self) -> None:
+        """Core state changed: recompute the next deadline."""
+        self._wakeup.set()
+
+    async def handle(self, events: list[Event]) -> None:
+        """Carry out the core's events in order."""
+        for event in events:
+            if isinstance(event, SendFrame):
+                await self._outbox.put_control(
+                    event.frame.get("context_id"), orjson.dumps(event.frame)
+                )
+            elif isinstance(event, OpenContext):
+                runner = ContextRunner(self, event.spec)
+                self._runners[event.spec.context_id] = runner
+            elif isinstance(event, QueueSegment):
+                self._runners[event.segment.context_id].queue.put_nowait(event.segment)
+            elif isinstance(event, AbortContext):
+                await self._abort(event.context_id)
+        self.wake()
+
+    def forget(self, runner: ContextRunner) -> None:
+        """A runner finished its context."""
+        if self._runners.get(runner.spec.context_id) is runner:
+            del self._runners[runner.spec.context_id]
+
+    async def _abort(self, context_id: str) -> None:
+        runner = self._runners.pop(context_id, None)
+        if runner is None:
+            return
+        if runner.task is not asyncio.current_task():
+            runner.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner.task
+        await self._outbox.purge(context_id)
+        await self.handle(self._core.finish(context_id, runner.spec.serial))
+
+    async def _read_loop(self) -> None:
+        idle_timeout = self._runtime.settings.connection_idle_timeout_s
+        while True:
+            try:
+                async with asyncio.timeout(idle_timeout):
+                    message = await self._ws.receive()
+            except TimeoutError:
+                _LOGGER.info("closing connection idle for %.0f s", idle_timeout)
+                with contextlib.suppress(Exception):
+                    await self._ws.close(code=1000, reason="idle timeout")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            now = time.monotonic()
+            if message.get("text") is not None:
+                events = self._core.receive_text(message["text"], now)
+            else:
+                events = self._core.receive_bytes(message.get("bytes") or b"")
+            await self.handle(events)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            deadline = self._core.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            await self.handle(self._core.poll(time.monotonic()))
+
+    async def _write_loop(self) -> None:
+        while (payload := await self._outbox.get()) is not None:
+            if self._ws.client_state is not WebSocketState.CONNECTED:
+                continue
+            try:
+                await self._ws.send_text(payload.decode())
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                _LOGGER.debug("write failed: client gone")
+
+
+class ContextRunner:
+    """Synthesizes one context's segments in order and queues their frames."""
+
+    def __init__(self, session: WebSocketSession, spec: ContextSpec) -> None:
+        self.session = session
+        self.spec = spec
+        self.queue: asyncio.Queue[Segment] = asyncio.Queue()
+        settings = session.runtime.settings
+        self._renderer = ContextRenderer(spec, settings.max_audio_frame_bytes)
+        self._engine = session.runtime.registry.engine(spec.engine)
+        self._audio_started = False
+        self.task = asyncio.create_task(self._run(), name=f"ttsd-context-{spec.context_id}")
+
+    async def _run(self) -> None:
+        core = self.session.core
+        while True:
+            segment = await self.queue.get()
+            try:
+                await self._synthesize(segment)
+            except (EngineError, VoiceNotFound) as exc:
+                _LOGGER.error("context %s: synthesis failed: %s", self.spec.context_id, exc)
+                error = ProtocolError(500, ErrorCode.SYNTHESIS_FAILED, "Synthesis failed", str(exc))
+                await self.session.handle(core.fail(self.spec.context_id, error))
+                return
+            core.segment_done(segment, time.monotonic())
+            self.session.wake()
+            if segment.is_last:
+                self.session.forget(self)
+                await self.session.handle(core.finish(self.spec.context_id, self.spec.serial))
+                return
+
+    async def _synthesize(self, segment: Segment) -> None:
+        outbox = self.session.outbox
+        context_id = self.spec.context_id
+        if segment.text.strip():
+            options = SynthesisOptions(
+                speed=segment.speed or 1.0,
+                volume=segment.volume or 1.0,
+                timings=self.spec.add_timestamps or self.spec.add_phoneme_timestamps,
+            )
+            chunks = self._engine.synthesize(segment.text, self.spec.voice_id, options)
+            scheduler = self.session.runtime.scheduler
+            while True:
+                priority = Priority.STREAMING if self._audio_started else Priority.FIRST_AUDIO
+                payloads = await scheduler.run(
+                    lambda: self._render_next(chunks, segment.flush_id), priority
+                )
+                if payloads is None:
+                    break
+                for payload in payloads:
+                    await outbox.put_audio(context_id, payload)
+                self._audio_started = True
+            for frame in self._renderer.end_segment(segment.flush_id):
+                await outbox.put_audio(context_id, orjson.dumps(frame))
+        if segment.closes_flush:
+            await outbox.put_control(
+                context_id, orjson.dumps(flush_done_frame(context_id, segment.flush_id))
+            )
+
+    def _render_next(self, chunks: Iterator[AudioChunk], flush_id: int) -> list[bytes] | None:
+        # Runs on a worker thread: synthesis, resampling, encoding and JSON all stay
+        # off the event loop.
+        started = time.perf_counter()
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        step_ms = (time.perf_counter() - started) * 1000
+        return [orjson.dumps(f) for f in self._renderer.render(chunk, flush_id, step_ms)]
