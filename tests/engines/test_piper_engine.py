@@ -1,0 +1,80 @@
+"""The Piper engine with the real default voice."""
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from ttsd.engines.base import SynthesisOptions, VoiceNotFound
+from ttsd.engines.piper import PiperEngine, default_voice_file
+from ttsd.text.words import split_words
+
+VOICE = "en_US-joe-medium"
+TEXT = "Good morning, everyone. It was 3.5 degrees in the U.S. today!"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[PiperEngine]:
+    engine = PiperEngine([default_voice_file()])
+    engine.load()
+    yield engine
+
+
+def test_it_lists_the_default_voice_first(engine: PiperEngine) -> None:
+    voices = engine.voices()
+    assert voices[0].id == VOICE == engine.default_voice_id
+    assert voices[0].engine == "piper" and voices[0].sample_rate == 22050
+
+
+def test_it_speaks_one_chunk_per_sentence(engine: PiperEngine) -> None:
+    chunks = list(engine.synthesize(TEXT, VOICE, SynthesisOptions()))
+    assert len(chunks) >= 2
+    for chunk in chunks:
+        assert chunk.sample_rate == 22050
+        assert chunk.samples.dtype == np.float32
+        assert float(np.max(np.abs(chunk.samples))) <= 1.0
+        assert float(np.sqrt(np.mean(chunk.samples**2))) > 0.03  # speech, not silence
+    total = sum(c.duration for c in chunks)
+    assert 0.15 * len(split_words(TEXT)) < total < 0.9 * len(split_words(TEXT)) + 2
+
+
+def test_timings_name_every_transcript_word_in_order(engine: PiperEngine) -> None:
+    chunks = list(engine.synthesize(TEXT, VOICE, SynthesisOptions(timings=True)))
+    words = [w.text for c in chunks for w in c.words]
+    assert words == split_words(TEXT)
+    for chunk in chunks:
+        starts = [w.start for w in chunk.words]
+        assert starts == sorted(starts)
+        assert all(0 <= w.start <= w.end <= chunk.duration + 1e-6 for w in chunk.words)
+        assert chunk.phonemes and all(p.end <= chunk.duration + 1e-6 for p in chunk.phonemes)
+        assert not any(p.text.strip() == "" for p in chunk.phonemes)
+
+
+def test_words_are_spoken_where_their_timings_say(engine: PiperEngine) -> None:
+    (chunk,) = engine.synthesize("Listen carefully now", VOICE, SynthesisOptions(timings=True))
+    rate = chunk.sample_rate
+    inside = np.concatenate(
+        [chunk.samples[int(w.start * rate) : int(w.end * rate)] for w in chunk.words]
+    )
+    lead = chunk.samples[: int(chunk.words[0].start * rate)]
+    assert len(lead) > 0
+    assert float(np.sqrt(np.mean(inside**2))) > 3 * float(np.sqrt(np.mean(lead**2)) + 1e-4)
+
+
+def test_speed_and_volume_change_the_audio(engine: PiperEngine) -> None:
+    def render(options: SynthesisOptions) -> np.ndarray:
+        return np.concatenate([c.samples for c in engine.synthesize(TEXT, VOICE, options)])
+
+    normal, fast = render(SynthesisOptions()), render(SynthesisOptions(speed=1.5))
+    assert 0.5 < len(fast) / len(normal) < 0.8
+    quiet = render(SynthesisOptions(volume=0.5))
+    assert float(np.max(np.abs(quiet))) == pytest.approx(0.5, abs=0.01)
+
+
+def test_blank_text_yields_nothing(engine: PiperEngine) -> None:
+    assert list(engine.synthesize("   ", VOICE, SynthesisOptions())) == []
+
+
+def test_an_unknown_voice_raises(engine: PiperEngine) -> None:
+    with pytest.raises(VoiceNotFound):
+        next(iter(engine.synthesize("Hi", "nobody", SynthesisOptions())))

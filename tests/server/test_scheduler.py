@@ -1,0 +1,87 @@
+"""Priority scheduling of synthesis steps on worker threads."""
+
+import asyncio
+import threading
+
+import pytest
+
+from ttsd.server.scheduler import Priority, Scheduler
+
+
+async def test_steps_run_off_the_event_loop_and_return_their_result() -> None:
+    scheduler = Scheduler(2)
+    loop_thread = threading.get_ident()
+    assert await scheduler.run(threading.get_ident, Priority.STREAMING) != loop_thread
+    scheduler.shutdown()
+
+
+async def test_first_audio_work_jumps_the_queue() -> None:
+    scheduler = Scheduler(1)
+    release = threading.Event()
+    order: list[str] = []
+    blocker = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    await asyncio.sleep(0.01)
+    streaming = [
+        asyncio.create_task(scheduler.run(lambda i=i: order.append(f"s{i}"), Priority.STREAMING))
+        for i in range(3)
+    ]
+    await asyncio.sleep(0.01)
+    first = asyncio.create_task(scheduler.run(lambda: order.append("first"), Priority.FIRST_AUDIO))
+    await asyncio.sleep(0.01)
+    assert scheduler.queued == 4 and scheduler.running == 1
+    release.set()
+    await asyncio.gather(blocker, first, *streaming)
+    assert order == ["first", "s0", "s1", "s2"]
+    assert scheduler.running == 0 and scheduler.queued == 0
+    scheduler.shutdown()
+
+
+async def test_a_cancelled_step_keeps_its_slot_until_its_thread_finishes() -> None:
+    scheduler = Scheduler(1)
+    release = threading.Event()
+    running = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    await asyncio.sleep(0.01)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    started = threading.Event()
+    waiting = asyncio.create_task(scheduler.run(started.set, Priority.FIRST_AUDIO))
+    await asyncio.sleep(0.05)
+    assert not started.is_set(), "two steps would run on a one-worker scheduler"
+    release.set()
+    await waiting
+    assert started.is_set()
+    scheduler.shutdown()
+
+
+async def test_a_cancelled_waiter_does_not_take_a_slot() -> None:
+    scheduler = Scheduler(1)
+    release = threading.Event()
+    blocker = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    await asyncio.sleep(0.01)
+    abandoned = asyncio.create_task(scheduler.run(lambda: "x", Priority.FIRST_AUDIO))
+    await asyncio.sleep(0.01)
+    abandoned.cancel()
+    later = asyncio.create_task(scheduler.run(lambda: "later", Priority.STREAMING))
+    release.set()
+    assert await later == "later"
+    await blocker
+    assert scheduler.running == 0 and scheduler.queued == 0
+    scheduler.shutdown()
+
+
+async def test_errors_in_steps_reach_the_caller_and_free_the_slot() -> None:
+    scheduler = Scheduler(1)
+
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await scheduler.run(fail, Priority.STREAMING)
+    assert await scheduler.run(lambda: 7, Priority.STREAMING) == 7
+    scheduler.shutdown()
+
+
+def test_at_least_one_worker() -> None:
+    with pytest.raises(ValueError):
+        Scheduler(0)

@@ -1,0 +1,62 @@
+"""Settings from defaults, the TOML config file and the environment."""
+
+from pathlib import Path
+
+import pytest
+
+from ttsd.server.settings import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Settings,
+    api_keys_from_env,
+    load_config,
+)
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "ttsd.toml"
+
+
+def test_defaults_bind_loopback_without_keys() -> None:
+    settings = Settings()
+    assert (settings.host, settings.port, settings.api_keys) == (DEFAULT_HOST, DEFAULT_PORT, ())
+    assert settings.limits.flush_id_base == 1
+    assert settings.limits.default_max_buffer_delay_ms == 3000
+
+
+def test_the_example_config_loads() -> None:
+    settings = load_config(EXAMPLE)
+    assert settings.aliases["6ccbfb76-1fc6-48f7-b71d-91ac6298247b"] == "en_US-joe-medium"
+    assert settings.limits.max_contexts == 64
+
+
+def test_config_sections_map_to_settings(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[server]\nport = 9000\napi_keys = ["a", "b"]\n'
+        '[voices]\ndir = "/v"\nstrict = true\n'
+        '[limits]\nmax_contexts = 3\n[aliases]\nx = "y"\n'
+    )
+    settings = load_config(path)
+    assert settings.port == 9000 and settings.api_keys == ("a", "b")
+    assert settings.voices_dir == Path("/v") and settings.strict_voices
+    assert settings.limits.max_contexts == 3 and settings.aliases == {"x": "y"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[server]\nprot = 1\n", "[limits]\nmax_context = 1\n", "[voicez]\n", "[voices]\nd = 1\n"],
+)
+def test_typos_in_the_config_are_errors(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match="unknown"):
+        load_config(path)
+
+
+def test_api_keys_from_the_environment() -> None:
+    assert api_keys_from_env({"TTSD_API_KEYS": " k1, k2 ,,"}) == ("k1", "k2")
+    assert api_keys_from_env({}) == ()
+
+
+def test_overrides_skip_none() -> None:
+    settings = Settings().with_overrides(port=1, host=None)
+    assert settings.port == 1 and settings.host == DEFAULT_HOST
