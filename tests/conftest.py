@@ -7,11 +7,11 @@ from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
+from tests.support.live_server import live_server
+from tests.support.tone_engine import ToneEngine
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.app import create_app
 from ttsd.server.settings import Settings
-from tests.support.live_server import live_server
-from tests.support.tone_engine import ToneEngine
 
 ServerFactory = Callable[..., AbstractContextManager[str]]
 

@@ -83,10 +83,14 @@ class Client:
         )
 
 
-def of(frames: list[dict[str, Any]], context_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+def of(
+    frames: list[dict[str, Any]], context_id: str, kind: str | None = None
+) -> list[dict[str, Any]]:
     """The frames of one context (and type)."""
     return [
-        f for f in frames if f.get("context_id") == context_id and (kind is None or f["type"] == kind)
+        f
+        for f in frames
+        if f.get("context_id") == context_id and (kind is None or f["type"] == kind)
     ]
 
 

@@ -104,7 +104,8 @@ class ConnectionCore:
     def segment_done(self, segment: Segment, now: float) -> None:
         """The I/O layer delivered all audio of `segment`."""
         state = self._contexts.get(segment.context_id)
-        if state is not None:
+        # A late report for an earlier context that used the same id must not count.
+        if state is not None and state.serial == segment.serial:
             state.segment_done(segment, now)
 
     def finish(self, context_id: str, serial: int) -> list[Event]:
@@ -149,7 +150,9 @@ class ConnectionCore:
                     f"`transcript` has {len(request.transcript)} characters; the limit is "
                     f"{self.limits.max_transcript_chars} per message (send it in pieces "
                     "with `continue: true`)",
-                    context_id=context_id,
+                    # A message without `context_id` gets errors with `context_id: null`,
+                    # not the id invented for it (design.md "errors").
+                    context_id=request.context_id,
                 )
             )
         state = self._contexts.get(context_id)
@@ -182,13 +185,13 @@ class ConnectionCore:
                     "Too many concurrent contexts",
                     f"this connection already has {len(self._contexts)} live contexts (limit "
                     f"{self.limits.max_contexts}); wait for a `done` or open another connection",
-                    context_id=context_id,
+                    context_id=request.context_id,
                 )
             )
         try:
             resolved = self._resolver.resolve(request)
         except ProtocolError as exc:
-            return self._error(exc.for_context(context_id))
+            return self._error(exc.for_context(request.context_id))
         self._serial += 1
         spec = ContextSpec(
             context_id=context_id,
@@ -212,7 +215,7 @@ class ConnectionCore:
         try:
             segments = state.accept(request, now)
         except ProtocolError as exc:
-            return self._error(exc.for_context(context_id))
+            return self._error(exc.for_context(request.context_id))
         self._contexts[context_id] = state
         return [OpenContext(spec), *(QueueSegment(segment) for segment in segments)]
 

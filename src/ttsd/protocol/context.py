@@ -183,6 +183,7 @@ class ContextState:
         self._released_text = self._released_text or bool(text.strip())
         segment = Segment(
             context_id=self.spec.context_id,
+            serial=self.serial,
             index=self._next_index,
             text=text,
             flush_id=self._flush_id,

@@ -38,6 +38,8 @@ class Segment:
     """
 
     context_id: str
+    #: `ContextSpec.serial` of the context it belongs to
+    serial: int
     index: int
     text: str
     flush_id: int

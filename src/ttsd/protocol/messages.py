@@ -93,7 +93,15 @@ class _GenerationModel(_Lenient):
 
 class _CancelModel(_Lenient):
     context_id: Annotated[str, Field(min_length=1)]
-    cancel: Literal[True]
+    # A strict bool, not `Literal[True]`: the literal check lets 1 and 1.0 through (1 == True).
+    cancel: bool
+
+    @field_validator("cancel")
+    @classmethod
+    def _must_be_true(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("must be true")
+        return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,9 +114,11 @@ class WebSocketSession:
         """Carry out the core's events in order."""
         for event in events:
             if isinstance(event, SendFrame):
-                await self._outbox.put_control(
-                    event.frame.get("context_id"), orjson.dumps(event.frame)
-                )
+                # An error frame is queued with no owner: the AbortContext that follows
+                # it (a failed context) purges the context's frames, and must not drop it.
+                frame = event.frame
+                owner = None if frame["type"] == "error" else frame.get("context_id")
+                await self._outbox.put_control(owner, orjson.dumps(frame))
             elif isinstance(event, OpenContext):
                 runner = ContextRunner(self, event.spec)
                 self._runners[event.spec.context_id] = runner
@@ -200,9 +202,18 @@ class ContextRunner:
             segment = await self.queue.get()
             try:
                 await self._synthesize(segment)
-            except (EngineError, VoiceNotFound) as exc:
-                _LOGGER.error("context %s: synthesis failed: %s", self.spec.context_id, exc)
-                error = ProtocolError(500, ErrorCode.SYNTHESIS_FAILED, "Synthesis failed", str(exc))
+            except Exception as exc:
+                # Any failure (an engine bug too) fails this context; a runner that died
+                # silently would leave the context without `done` forever.
+                expected = isinstance(exc, EngineError | VoiceNotFound)
+                _LOGGER.error(
+                    "context %s: synthesis failed: %s",
+                    self.spec.context_id,
+                    exc,
+                    exc_info=not expected,
+                )
+                detail = str(exc) if expected else "internal error (see the server log)"
+                error = ProtocolError(500, ErrorCode.SYNTHESIS_FAILED, "Synthesis failed", detail)
                 await self.session.handle(core.fail(self.spec.context_id, error))
                 return
             core.segment_done(segment, time.monotonic())
