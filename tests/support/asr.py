@@ -111,8 +111,10 @@ def rms(pcm: npt.NDArray[np.float32]) -> float:
     return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
 
 
-#: Seconds per word a plausible utterance takes (slow and fast speech included).
+#: Seconds per word a plausible utterance takes (slow and fast speech included)...
 SECONDS_PER_WORD = (0.12, 0.8)
+#: ...plus up to this much silence and breath around it (Piper sometimes starts 0.5 s in).
+EDGE_SECONDS = 0.5
 #: RMS of speech at Piper's normal level is ~0.1; silence and hiss are far below this.
 MIN_SPEECH_RMS = 0.02
 
@@ -138,7 +140,7 @@ def speech_problems(
         problems.append("samples are not finite floats in [-1, 1]")
     n_words = max(1, len(normalize_words(text)))
     duration = samples.size / sample_rate
-    low, high = SECONDS_PER_WORD[0] * n_words, SECONDS_PER_WORD[1] * n_words + 0.3
+    low, high = SECONDS_PER_WORD[0] * n_words, SECONDS_PER_WORD[1] * n_words + EDGE_SECONDS
     if not low <= duration <= high:
         problems.append(f"{duration:.2f} s for {n_words} words (expected {low:.2f}–{high:.2f} s)")
     level = rms(samples)

