@@ -501,3 +501,28 @@ def test_format_error_is_attributed_to_the_context_id() -> None:
 
 def test_voice_error_is_attributed_to_the_context_id() -> None:
     assert reject_fields(context_id="ctx-3", voice="").context_id == "ctx-3"
+
+
+# --- voice.__experimental_controls.speed (2024-11-13) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("speed", "factor"),
+    [("slowest", 0.6), ("fast", 1.25), (-1, 0.6), (-0.5, 0.8), (0, 1.0), (0.5, 1.25), (1, 1.5)],
+)
+def test_experimental_voice_speed_maps_to_a_rate(speed: object, factor: float) -> None:
+    voice = {"mode": "id", "id": "v", "__experimental_controls": {"speed": speed}}
+    assert parse(voice=voice).speed == pytest.approx(factor)
+
+
+def test_top_level_and_generation_config_speed_win_over_experimental_controls() -> None:
+    voice = {"mode": "id", "id": "v", "__experimental_controls": {"speed": "slowest"}}
+    assert parse(voice=voice, speed="fast").speed == pytest.approx(1.25)
+    assert parse(voice=voice, generation_config={"speed": 1.1}).speed == pytest.approx(1.1)
+
+
+@pytest.mark.parametrize("speed", [1.5, -2, "warp", True])
+def test_experimental_voice_speed_out_of_range_names_the_field(speed: object) -> None:
+    voice = {"mode": "id", "id": "v", "__experimental_controls": {"speed": speed}}
+    error = reject_fields(voice=voice)
+    assert "`voice.__experimental_controls.speed`" in error.message

@@ -83,13 +83,6 @@ class _GenerationModel(_Lenient):
     duration: float | None = None
     pronunciation_dict_id: str | None = None
 
-    @field_validator("speed")
-    @classmethod
-    def _legacy_speed(cls, value: str | float | None) -> str | float | None:
-        if isinstance(value, str) and value not in LEGACY_SPEEDS:
-            raise ValueError(f"must be one of {sorted(LEGACY_SPEEDS)}")
-        return value
-
 
 class _CancelModel(_Lenient):
     context_id: Annotated[str, Field(min_length=1)]
@@ -280,14 +273,29 @@ def _normalized_timestamps(model: _GenerationModel) -> bool:
 
 
 def _speed(model: _GenerationModel) -> float | None:
-    # `generation_config.speed` wins over the deprecated top-level `speed`.
+    # Most specific first: `generation_config.speed`, then the deprecated top-level
+    # `speed`, then the 2024-11-13 `voice.__experimental_controls.speed` (protocol.md §2.1.1).
     if model.generation_config and model.generation_config.speed is not None:
         return model.generation_config.speed
-    if isinstance(model.speed, str):
-        return LEGACY_SPEEDS[model.speed]
-    if isinstance(model.speed, float | int) and not isinstance(model.speed, bool):
-        return max(SPEED_RANGE[0], min(SPEED_RANGE[1], 1.0 + float(model.speed)))
+    if model.speed is not None:
+        return _speed_factor(model.speed, "speed")
+    controls = model.voice.get("__experimental_controls") if isinstance(model.voice, dict) else None
+    if isinstance(controls, dict) and controls.get("speed") is not None:
+        return _speed_factor(controls["speed"], "voice.__experimental_controls.speed")
     return None
+
+
+def _speed_factor(value: object, field: str) -> float:
+    """A legacy speed (an enum name, or a number in [-1, 1] with 0 normal) as a rate factor."""
+    if isinstance(value, str):
+        if value not in LEGACY_SPEEDS:
+            raise invalid_request(f"`{field}`: must be one of {sorted(LEGACY_SPEEDS)}")
+        return LEGACY_SPEEDS[value]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 1:
+        raise invalid_request(f"`{field}`: must be a number in [-1, 1] or a speed name")
+    # -1 → slowest (0.6), 0 → normal, 1 → fastest (1.5)
+    low, high = LEGACY_SPEEDS["slowest"], LEGACY_SPEEDS["fastest"]
+    return 1.0 + value * ((1.0 - low) if value < 0 else (high - 1.0))
 
 
 def _json_type_name(value: Any) -> str:
