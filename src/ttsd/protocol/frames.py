@@ -18,48 +18,51 @@ STREAMING_STATUS = 206
 Frame = dict[str, Any]
 
 
-def chunk_frame(context_id: str, data_b64: str, step_time_ms: float, flush_id: int) -> Frame:
-    """An audio chunk: `data` is base64 of raw samples in the context's output format."""
-    return {
+def chunk_frame(
+    context_id: str | None, data_b64: str, step_time_ms: float, flush_id: int | None
+) -> Frame:
+    """An audio chunk: `data` is base64 of raw samples in the context's output format.
+
+    `context_id` and `flush_id` are left out when None (SSE events carry neither
+    unless the request named a context; protocol.md §8.3).
+    """
+    frame: Frame = {
         "type": "chunk",
-        "context_id": context_id,
         "status_code": STREAMING_STATUS,
         "done": False,
         "data": data_b64,
         "step_time": step_time_ms,
-        "flush_id": flush_id,
     }
+    return _stamped(frame, context_id, flush_id)
 
 
 def timestamps_frame(
-    context_id: str,
+    context_id: str | None,
     words: Sequence[str],
     starts: Sequence[float],
     ends: Sequence[float],
-    flush_id: int,
+    flush_id: int | None,
 ) -> Frame:
     """Word timestamps in seconds from the start of the context's audio."""
-    return {
+    frame: Frame = {
         "type": "timestamps",
-        "context_id": context_id,
         "status_code": STREAMING_STATUS,
         "done": False,
         "word_timestamps": {"words": list(words), "start": list(starts), "end": list(ends)},
-        "flush_id": flush_id,
     }
+    return _stamped(frame, context_id, flush_id)
 
 
 def phoneme_timestamps_frame(
-    context_id: str,
+    context_id: str | None,
     phonemes: Sequence[str],
     starts: Sequence[float],
     ends: Sequence[float],
-    flush_id: int,
+    flush_id: int | None,
 ) -> Frame:
     """Phoneme timestamps in seconds from the start of the context's audio."""
-    return {
+    frame: Frame = {
         "type": "phoneme_timestamps",
-        "context_id": context_id,
         "status_code": STREAMING_STATUS,
         "done": False,
         "phoneme_timestamps": {
@@ -67,8 +70,8 @@ def phoneme_timestamps_frame(
             "start": list(starts),
             "end": list(ends),
         },
-        "flush_id": flush_id,
     }
+    return _stamped(frame, context_id, flush_id)
 
 
 def flush_done_frame(context_id: str, flush_id: int) -> Frame:
@@ -83,9 +86,11 @@ def flush_done_frame(context_id: str, flush_id: int) -> Frame:
     }
 
 
-def done_frame(context_id: str) -> Frame:
+def done_frame(context_id: str | None) -> Frame:
     """The last frame of every context that did not fail."""
-    return {"type": "done", "context_id": context_id, "status_code": STREAMING_STATUS, "done": True}
+    return _stamped(
+        {"type": "done", "status_code": STREAMING_STATUS, "done": True}, context_id, None
+    )
 
 
 def error_frame(error: ProtocolError, request_id: str) -> Frame:
@@ -105,3 +110,14 @@ def error_frame(error: ProtocolError, request_id: str) -> Frame:
         "request_id": request_id,
         "error": f"{error.title}: {error.message}",
     }
+
+
+def _stamped(frame: Frame, context_id: str | None, flush_id: int | None) -> Frame:
+    # `type` first and `context_id` next, as the hosted API orders them (easier to read).
+    stamped: Frame = {"type": frame.pop("type")}
+    if context_id is not None:
+        stamped["context_id"] = context_id
+    stamped.update(frame)
+    if flush_id is not None:
+        stamped["flush_id"] = flush_id
+    return stamped

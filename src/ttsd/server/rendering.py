@@ -1,17 +1,19 @@
-"""Turns engine audio into a context's frames: resampled, encoded, cut, base64'd.
+"""Turns engine audio into the client's format, and that into frames.
 
-One renderer per context keeps the stream state (resampler, audio clock) that makes
-chunk edges seamless and timestamps relative to the start of the context's audio.
+`AudioRenderer` keeps one stream's state (resampler, audio clock) so chunk edges are
+seamless and timestamps are relative to the start of the stream's audio; `audio_frames`
+and `timestamp_frames` build the wire frames shared by the WebSocket and SSE endpoints.
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, field
 
 from ttsd.audio.framing import split_frames
 from ttsd.audio.stream import AudioEncoderStream
 from ttsd.engines.base import AudioChunk, Timing
-from ttsd.protocol.events import ContextSpec
+from ttsd.protocol.formats import Encoding
 from ttsd.protocol.frames import (
     Frame,
     chunk_frame,
@@ -20,54 +22,93 @@ from ttsd.protocol.frames import (
 )
 
 
-class ContextRenderer:
-    """Frames for one context's audio, in order."""
+@dataclass(slots=True)
+class RenderedAudio:
+    """One engine chunk in the client's format, timings shifted onto the stream's clock."""
 
-    def __init__(self, spec: ContextSpec, max_frame_bytes: int) -> None:
-        self._spec = spec
-        self._max_frame_bytes = max_frame_bytes
+    audio: bytes
+    sample_width: int
+    step_time_ms: float = 0.0
+    words: list[Timing] = field(default_factory=list)
+    phonemes: list[Timing] = field(default_factory=list)
+
+
+class AudioRenderer:
+    """Encodes one stream's engine chunks as `encoding` at `sample_rate`, in order."""
+
+    def __init__(self, encoding: Encoding, sample_rate: int) -> None:
+        self.encoding = encoding
+        self.sample_rate = sample_rate
         self._encoder: AudioEncoderStream | None = None
-        #: seconds of audio in the context before the next chunk
+        #: seconds of audio in the stream before the next chunk
         self.clock = 0.0
 
-    def render(self, chunk: AudioChunk, flush_id: int, step_time_ms: float) -> list[Frame]:
-        """Timestamps (if asked for) then audio frames for one engine chunk."""
-        frames: list[Frame] = []
-        spec = self._spec
-        if spec.add_timestamps and chunk.words:
-            frames.append(self._timestamps(chunk.words, flush_id, phonemes=False))
-        if spec.add_phoneme_timestamps and chunk.phonemes:
-            frames.append(self._timestamps(chunk.phonemes, flush_id, phonemes=True))
+    @property
+    def sample_width(self) -> int:
+        """Bytes per sample of the output encoding."""
+        return self._encoder_for(self.sample_rate).sample_width
+
+    def render(self, chunk: AudioChunk, step_time_ms: float = 0.0) -> RenderedAudio:
+        """Encode one chunk and place its timings on the stream's clock."""
         encoder = self._encoder_for(chunk.sample_rate)
-        frames.extend(self._audio_frames(encoder.push(chunk.samples), flush_id, step_time_ms))
+        rendered = RenderedAudio(
+            audio=encoder.push(chunk.samples),
+            sample_width=encoder.sample_width,
+            step_time_ms=step_time_ms,
+            words=_shifted(chunk.words, self.clock),
+            phonemes=_shifted(chunk.phonemes, self.clock),
+        )
         self.clock += chunk.duration
-        return frames
+        return rendered
 
-    def end_segment(self, flush_id: int) -> list[Frame]:
-        """Frames for the resampler's tail at the end of a segment."""
+    def finish(self) -> RenderedAudio:
+        """The resampler's tail at the end of a segment (the stream can go on after)."""
         if self._encoder is None:
-            return []
-        return self._audio_frames(self._encoder.finish(), flush_id, 0.0)
+            return RenderedAudio(audio=b"", sample_width=self.sample_width)
+        return RenderedAudio(audio=self._encoder.finish(), sample_width=self._encoder.sample_width)
 
-    def _encoder_for(self, sample_rate: int) -> AudioEncoderStream:
-        if self._encoder is None or self._encoder.in_rate != sample_rate:
-            fmt = self._spec.output_format
-            self._encoder = AudioEncoderStream(sample_rate, fmt.encoding, fmt.sample_rate)
+    def _encoder_for(self, in_rate: int) -> AudioEncoderStream:
+        if self._encoder is None or self._encoder.in_rate != in_rate:
+            self._encoder = AudioEncoderStream(in_rate, self.encoding, self.sample_rate)
         return self._encoder
 
-    def _audio_frames(self, data: bytes, flush_id: int, step_time_ms: float) -> list[Frame]:
-        assert self._encoder is not None
-        pieces = split_frames(data, self._max_frame_bytes, self._encoder.sample_width)
-        share = step_time_ms / len(pieces) if pieces else 0.0
-        context_id = self._spec.context_id
-        return [
-            chunk_frame(context_id, base64.b64encode(piece).decode("ascii"), share, flush_id)
-            for piece in pieces
-        ]
 
-    def _timestamps(self, timings: list[Timing], flush_id: int, *, phonemes: bool) -> Frame:
-        texts = [t.text for t in timings]
-        starts = [round(self.clock + t.start, 4) for t in timings]
-        ends = [round(self.clock + t.end, 4) for t in timings]
-        build = phoneme_timestamps_frame if phonemes else timestamps_frame
-        return build(self._spec.context_id, texts, starts, ends, flush_id)
+def audio_frames(
+    context_id: str | None, rendered: RenderedAudio, flush_id: int | None, max_frame_bytes: int
+) -> list[Frame]:
+    """`chunk` frames of at most `max_frame_bytes` of audio each, whole samples only."""
+    pieces = split_frames(rendered.audio, max_frame_bytes, rendered.sample_width)
+    share = rendered.step_time_ms / len(pieces) if pieces else 0.0
+    return [
+        chunk_frame(context_id, base64.b64encode(piece).decode("ascii"), share, flush_id)
+        for piece in pieces
+    ]
+
+
+def timestamp_frames(
+    context_id: str | None,
+    rendered: RenderedAudio,
+    flush_id: int | None,
+    *,
+    words: bool,
+    phonemes: bool,
+) -> list[Frame]:
+    """`timestamps` and/or `phoneme_timestamps` frames for a chunk's timings."""
+    frames: list[Frame] = []
+    if words and rendered.words:
+        frames.append(timestamps_frame(context_id, *_columns(rendered.words), flush_id))
+    if phonemes and rendered.phonemes:
+        frames.append(phoneme_timestamps_frame(context_id, *_columns(rendered.phonemes), flush_id))
+    return frames
+
+
+def _shifted(timings: list[Timing], offset: float) -> list[Timing]:
+    return [Timing(t.text, t.start + offset, t.end + offset) for t in timings]
+
+
+def _columns(timings: list[Timing]) -> tuple[list[str], list[float], list[float]]:
+    return (
+        [t.text for t in timings],
+        [round(t.start, 4) for t in timings],
+        [round(t.end, 4) for t in timings],
+    )

@@ -13,12 +13,11 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from ttsd.engines.base import AudioChunk, EngineError, SynthesisOptions, VoiceNotFound
+from ttsd.engines.base import EngineError, SynthesisOptions, VoiceNotFound
 from ttsd.protocol.connection import ConnectionCore
 from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.events import (
@@ -32,9 +31,9 @@ from ttsd.protocol.events import (
 )
 from ttsd.protocol.frames import flush_done_frame
 from ttsd.server.outbox import Outbox
-from ttsd.server.rendering import ContextRenderer
+from ttsd.server.rendering import AudioRenderer, RenderedAudio, audio_frames, timestamp_frames
 from ttsd.server.runtime import Runtime
-from ttsd.server.scheduler import Priority
+from ttsd.server.synthesis import stream_segment
 from ttsd.text.segmenter import find_release_point
 
 _LOGGER = logging.getLogger(__name__)
@@ -190,8 +189,9 @@ class ContextRunner:
         self.session = session
         self.spec = spec
         self.queue: asyncio.Queue[Segment] = asyncio.Queue()
-        settings = session.runtime.settings
-        self._renderer = ContextRenderer(spec, settings.max_audio_frame_bytes)
+        fmt = spec.output_format
+        self._renderer = AudioRenderer(fmt.encoding, fmt.sample_rate)
+        self._max_frame_bytes = session.runtime.settings.max_audio_frame_bytes
         self._engine = session.runtime.registry.engine(spec.engine)
         self._audio_started = False
         self.task = asyncio.create_task(self._run(), name=f"ttsd-context-{spec.context_id}")
@@ -226,37 +226,39 @@ class ContextRunner:
     async def _synthesize(self, segment: Segment) -> None:
         outbox = self.session.outbox
         context_id = self.spec.context_id
-        if segment.text.strip():
-            options = SynthesisOptions(
-                speed=segment.speed or 1.0,
-                volume=segment.volume or 1.0,
-                timings=self.spec.add_timestamps or self.spec.add_phoneme_timestamps,
-            )
-            chunks = self._engine.synthesize(segment.text, self.spec.voice_id, options)
-            scheduler = self.session.runtime.scheduler
-            while True:
-                priority = Priority.STREAMING if self._audio_started else Priority.FIRST_AUDIO
-                payloads = await scheduler.run(
-                    lambda: self._render_next(chunks, segment.flush_id), priority
-                )
-                if payloads is None:
-                    break
-                for payload in payloads:
-                    await outbox.put_audio(context_id, payload)
-                self._audio_started = True
-            for frame in self._renderer.end_segment(segment.flush_id):
-                await outbox.put_audio(context_id, orjson.dumps(frame))
+        options = SynthesisOptions(
+            speed=segment.speed or 1.0,
+            volume=segment.volume or 1.0,
+            timings=self.spec.add_timestamps or self.spec.add_phoneme_timestamps,
+        )
+        payloads = stream_segment(
+            self.session.runtime.scheduler,
+            self._engine,
+            segment.text,
+            self.spec.voice_id,
+            options,
+            self._renderer,
+            lambda rendered: self._frames(rendered, segment.flush_id),
+            started=lambda: self._audio_started,
+        )
+        async for batch in payloads:
+            for payload in batch:
+                await outbox.put_audio(context_id, payload)
+            self._audio_started = self._audio_started or bool(batch)
         if segment.closes_flush:
             await outbox.put_control(
                 context_id, orjson.dumps(flush_done_frame(context_id, segment.flush_id))
             )
 
-    def _render_next(self, chunks: Iterator[AudioChunk], flush_id: int) -> list[bytes] | None:
-        # Runs on a worker thread: synthesis, resampling, encoding and JSON all stay
-        # off the event loop.
-        started = time.perf_counter()
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        step_ms = (time.perf_counter() - started) * 1000
-        return [orjson.dumps(f) for f in self._renderer.render(chunk, flush_id, step_ms)]
+    def _frames(self, rendered: RenderedAudio, flush_id: int) -> list[bytes]:
+        # Runs on a worker thread: base64 and JSON stay off the event loop too.
+        spec = self.spec
+        frames = timestamp_frames(
+            spec.context_id,
+            rendered,
+            flush_id,
+            words=spec.add_timestamps,
+            phonemes=spec.add_phoneme_timestamps,
+        )
+        frames += audio_frames(spec.context_id, rendered, flush_id, self._max_frame_bytes)
+        return [orjson.dumps(frame) for frame in frames]
