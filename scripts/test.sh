@@ -17,6 +17,21 @@ fi
 .venv-sdk4/bin/pip install --quiet --disable-pip-version-check 'cartesia[websockets]>=4,<5'
 export TTSD_SDK4_PYTHON="$PWD/.venv-sdk4/bin/python"
 
+# The official JS SDK (the seed's 3.2.0 and the newest), for the TLS tests; skipped without node.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    js_dirs=()
+    for version in 3.2.0 4.2.0; do
+        prefix="$PWD/.js-sdk-$version"
+        if [ ! -d "$prefix/node_modules/@cartesia/cartesia-js" ]; then
+            npm install --silent --no-audit --no-fund --prefix "$prefix" \
+                "@cartesia/cartesia-js@$version" ws >/dev/null
+        fi
+        js_dirs+=("$prefix")
+    done
+    TTSD_JS_SDK_DIRS=$(IFS=:; echo "${js_dirs[*]}")
+    export TTSD_JS_SDK_DIRS
+fi
+
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy

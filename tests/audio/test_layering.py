@@ -1,4 +1,5 @@
-"""The audio layer imports only what design.md allows (numpy, soxr, protocol, text)."""
+"""The audio layer imports only what design.md allows (numpy, soxr, lameenc for MP3,
+protocol, text)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import ttsd.audio
 
 AUDIO_DIR = Path(ttsd.audio.__file__).parent
-ALLOWED_THIRD_PARTY = {"numpy", "soxr"}
+ALLOWED_THIRD_PARTY = {"numpy", "soxr", "lameenc"}
 ALLOWED_TTSD = ("ttsd.audio", "ttsd.protocol", "ttsd.text")
 FORBIDDEN_STDLIB = {"asyncio", "socket", "selectors", "threading", "concurrent", "ssl"}
 

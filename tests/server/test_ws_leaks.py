@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
+
+from websockets.asyncio.client import connect
 
 from tests.server.conftest import Served, ServedFactory
 from tests.support.checks import wait_for
@@ -62,3 +66,22 @@ def test_nothing_left_after_contexts_end_normally(serve_app: ServedFactory) -> N
             lambda: served.ttsd_tasks() == ["ttsd-ws-timer", "ttsd-ws-writer"],
             what="context runners to end",
         )
+
+
+def test_a_cancel_racing_the_close_leaves_nothing(serve_app: ServedFactory) -> None:
+    """The timer task must end even when its wake-up races the cancel at close.
+
+    (With asyncio.wait_for on Python 3.11 the cancel was swallowed: the task, and the
+    server's shutdown, waited forever.)"""
+
+    async def cancel_and_close(base: str) -> None:
+        async with connect(f"ws://{base}/tts/websocket") as ws:
+            await ws.send(
+                json.dumps(request("a", "Waiting", continue_=True, max_buffer_delay_ms=5000))
+            )
+            await ws.send(json.dumps({"context_id": "a", "cancel": True}))
+
+    with serve_app() as served:
+        for round_ in range(5):
+            asyncio.run(cancel_and_close(served.base))
+            wait_for(lambda: settled(served), what=f"the server to settle (round {round_})")

@@ -20,11 +20,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: Starlette, *, ws_max_size: int = 16 * 1024 * 1024) -> Iterator[str]:
-    """Serve `app`; yield its base address `127.0.0.1:PORT`."""
+def live_server(
+    app: Starlette,
+    *,
+    ws_max_size: int = 16 * 1024 * 1024,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> Iterator[str]:
+    """Serve `app` (over TLS when given a certificate); yield `127.0.0.1:PORT`."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=ws_max_size
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_max_size=ws_max_size,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 
 from ttsd.engines.base import Engine, VoiceInfo
 from ttsd.protocol.errors import ErrorCode, ProtocolError
-from ttsd.protocol.messages import GenerationRequest, Voice
-from ttsd.protocol.resolver import Resolved
+from ttsd.protocol.messages import Voice
+from ttsd.protocol.resolver import Resolved, VoiceRequest
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class EngineRegistry:
         """The local voice `voice_id` means (directly or through an alias), or None."""
         return self._voices.get(self._aliases.get(voice_id, voice_id))
 
-    def resolve(self, request: GenerationRequest) -> Resolved:
+    def resolve(self, request: VoiceRequest) -> Resolved:
         """Map the request's model and voice to a local engine and voice."""
         engine = self._engine_for_model(request.model_id)
         return Resolved(engine=engine.name, voice_id=self._voice_for(engine, request.voice))

@@ -22,6 +22,9 @@ class ErrorCode(StrEnum):
     CONTEXT_FIELD_CHANGED = "context_field_changed"
     SYNTHESIS_FAILED = "synthesis_failed"
     UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL_ERROR = "internal_error"
 
 
 class ProtocolError(Exception):

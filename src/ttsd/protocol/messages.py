@@ -27,13 +27,13 @@ VOLUME_RANGE = (0.5, 2.0)
 LEGACY_SPEEDS = {"slowest": 0.6, "slow": 0.8, "normal": 1.0, "fast": 1.25, "fastest": 1.5}
 
 
-class _Lenient(BaseModel):
+class Lenient(BaseModel):
     """Ignore unknown fields (newer clients send more), validate known ones strictly."""
 
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
 
 
-class RawOutputFormat(_Lenient):
+class RawOutputFormat(Lenient):
     """`output_format` on the WebSocket: raw PCM only (protocol.md §2.1.2)."""
 
     container: str
@@ -41,7 +41,7 @@ class RawOutputFormat(_Lenient):
     sample_rate: int
 
 
-class GenerationConfig(_Lenient):
+class GenerationConfig(Lenient):
     """`generation_config` (sonic-3): speed and volume are applied; emotion is accepted."""
 
     speed: Annotated[float, Field(ge=SPEED_RANGE[0], le=SPEED_RANGE[1])] | None = None
@@ -49,7 +49,7 @@ class GenerationConfig(_Lenient):
     emotion: str | list[str] | None = None
 
 
-class VoiceObject(_Lenient):
+class VoiceObject(Lenient):
     """`voice` as an object: `{"mode": "id", "id": ...}`, `{"id": ...}` or an embedding."""
 
     mode: Literal["id", "embedding"] | None = None
@@ -60,10 +60,10 @@ class VoiceObject(_Lenient):
     )
 
 
-class _GenerationModel(_Lenient):
+class _GenerationModel(Lenient):
     model_id: Annotated[str, Field(min_length=1)]
     transcript: str
-    # Validated by hand in `_to_voice`: a union error from pydantic would list both branches.
+    # Validated by hand in `parse_voice`: a union error from pydantic would list both branches.
     voice: Any
     output_format: RawOutputFormat
     context_id: Annotated[str, Field(min_length=1)] | None = None
@@ -84,7 +84,7 @@ class _GenerationModel(_Lenient):
     pronunciation_dict_id: str | None = None
 
 
-class _CancelModel(_Lenient):
+class _CancelModel(Lenient):
     context_id: Annotated[str, Field(min_length=1)]
     # A strict bool, not `Literal[True]`: the literal check lets 1 and 1.0 through (1 == True).
     cancel: bool
@@ -159,7 +159,7 @@ def parse_message(payload: Any) -> ClientMessage:
             400,
             ErrorCode.INVALID_MESSAGE,
             "Invalid message",
-            f"a message must be a JSON object, got {_json_type_name(payload)}",
+            f"a message must be a JSON object, got {json_type_name(payload)}",
         )
     context_id = payload.get("context_id")
     attributed = context_id if isinstance(context_id, str) and context_id else None
@@ -200,7 +200,7 @@ def _to_request(model: _GenerationModel) -> GenerationRequest:
     return GenerationRequest(
         model_id=model.model_id,
         transcript=model.transcript,
-        voice=_to_voice(model.voice),
+        voice=parse_voice(model.voice),
         output_format=_to_output_format(model.output_format),
         context_id=model.context_id,
         continue_=bool(model.continue_),
@@ -208,14 +208,17 @@ def _to_request(model: _GenerationModel) -> GenerationRequest:
         max_buffer_delay_ms=model.max_buffer_delay_ms,
         add_timestamps=bool(model.add_timestamps),
         add_phoneme_timestamps=bool(model.add_phoneme_timestamps),
-        use_normalized_timestamps=_normalized_timestamps(model),
+        use_normalized_timestamps=normalized_timestamps(
+            model.use_normalized_timestamps, model.use_original_timestamps
+        ),
         language=model.language,
-        speed=_speed(model),
+        speed=resolve_speed(config, model.speed, model.voice),
         volume=config.volume if config else None,
     )
 
 
-def _to_voice(raw: Any) -> Voice:
+def parse_voice(raw: Any) -> Voice:
+    """A `voice` field in any of its shapes, validated."""
     # Shapes of protocol.md §2.1.1: a bare id, {"id"}, {"mode": "id", "id"}, or an embedding.
     if isinstance(raw, str):
         if not raw:
@@ -240,46 +243,61 @@ def _to_voice(raw: Any) -> Voice:
 
 def _to_output_format(fmt: RawOutputFormat) -> OutputFormat:
     if fmt.container != Container.RAW:
-        raise _unsupported_format(
+        raise unsupported_format(
             f"`output_format.container`: {fmt.container!r} is not supported on the WebSocket; "
             "use 'raw' (wav and mp3 are for POST /tts/bytes)"
         )
-    if fmt.encoding not in Encoding.__members__.values():
+    return check_pcm_format(fmt.encoding, fmt.sample_rate)
+
+
+def check_pcm_format(encoding: str, sample_rate: int) -> OutputFormat:
+    """`output_format.encoding` and `.sample_rate` of a raw or wav format, validated."""
+    if encoding not in Encoding.__members__.values():
         choices = ", ".join(e.value for e in Encoding)
-        raise _unsupported_format(
-            f"`output_format.encoding`: {fmt.encoding!r} is not supported; use one of {choices}"
+        raise unsupported_format(
+            f"`output_format.encoding`: {encoding!r} is not supported; use one of {choices}"
         )
-    if fmt.sample_rate not in SAMPLE_RATES:
+    return OutputFormat(encoding=Encoding(encoding), sample_rate=check_sample_rate(sample_rate))
+
+
+def check_sample_rate(sample_rate: int) -> int:
+    """`output_format.sample_rate`, validated (every container)."""
+    if sample_rate not in SAMPLE_RATES:
         choices = ", ".join(str(r) for r in SAMPLE_RATES)
-        raise _unsupported_format(
-            f"`output_format.sample_rate`: {fmt.sample_rate} is not supported; use one of {choices}"
+        raise unsupported_format(
+            f"`output_format.sample_rate`: {sample_rate} is not supported; use one of {choices}"
         )
-    return OutputFormat(encoding=Encoding(fmt.encoding), sample_rate=fmt.sample_rate)
+    return sample_rate
 
 
-def _unsupported_format(message: str) -> ProtocolError:
+def unsupported_format(message: str) -> ProtocolError:
+    """A 400 for an output format ttsd cannot produce."""
     return ProtocolError(
         400, ErrorCode.UNSUPPORTED_OUTPUT_FORMAT, "Unsupported output format", message
     )
 
 
-def _normalized_timestamps(model: _GenerationModel) -> bool:
+def normalized_timestamps(use_normalized: bool | None, use_original: bool | None) -> bool:
+    """`use_normalized_timestamps`, or the inverse of its legacy twin, default false."""
     # `use_original_timestamps` is the legacy inverse (protocol.md §2.1).
-    if model.use_normalized_timestamps is not None:
-        return model.use_normalized_timestamps
-    if model.use_original_timestamps is not None:
-        return not model.use_original_timestamps
+    if use_normalized is not None:
+        return use_normalized
+    if use_original is not None:
+        return not use_original
     return False
 
 
-def _speed(model: _GenerationModel) -> float | None:
+def resolve_speed(
+    config: GenerationConfig | None, speed: str | float | None, voice: Any
+) -> float | None:
+    """The rate factor a request asks for, from whichever speed field it uses (or None)."""
     # Most specific first: `generation_config.speed`, then the deprecated top-level
     # `speed`, then the 2024-11-13 `voice.__experimental_controls.speed` (protocol.md §2.1.1).
-    if model.generation_config and model.generation_config.speed is not None:
-        return model.generation_config.speed
-    if model.speed is not None:
-        return _speed_factor(model.speed, "speed")
-    controls = model.voice.get("__experimental_controls") if isinstance(model.voice, dict) else None
+    if config and config.speed is not None:
+        return config.speed
+    if speed is not None:
+        return _speed_factor(speed, "speed")
+    controls = voice.get("__experimental_controls") if isinstance(voice, dict) else None
     if isinstance(controls, dict) and controls.get("speed") is not None:
         return _speed_factor(controls["speed"], "voice.__experimental_controls.speed")
     return None
@@ -298,7 +316,8 @@ def _speed_factor(value: object, field: str) -> float:
     return 1.0 + value * ((1.0 - low) if value < 0 else (high - 1.0))
 
 
-def _json_type_name(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """How an error message names the JSON type of `value` ("an array", "null", ...)."""
     names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
     for kind, name in names.items():
         if isinstance(value, kind):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ttsd.protocol.messages import GenerationRequest
+from ttsd.protocol.messages import Voice
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +20,24 @@ class Resolved:
     voice_id: str
 
 
+class VoiceRequest(Protocol):
+    """What resolution needs of a request (WebSocket, `/tts/bytes` and `/tts/sse` alike)."""
+
+    @property
+    def model_id(self) -> str:
+        """The requested model."""
+        ...
+
+    @property
+    def voice(self) -> Voice:
+        """The requested voice."""
+        ...
+
+
 class Resolver(Protocol):
     """Maps `model_id` and `voice` to a local engine and voice."""
 
-    def resolve(self, request: GenerationRequest) -> Resolved:
+    def resolve(self, request: VoiceRequest) -> Resolved:
         """Return the engine and voice, or raise `ProtocolError` (e.g. unknown model)."""
         ...
 

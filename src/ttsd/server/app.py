@@ -17,6 +17,8 @@ from ttsd import __version__
 from ttsd.engines.piper import PiperEngine, default_voice_file, discover_voices
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.auth import ApiKeyMiddleware
+from ttsd.server.request_id import RequestIdMiddleware
+from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
 from ttsd.server.runtime import Runtime
 from ttsd.server.scheduler import Scheduler
 from ttsd.server.settings import Settings
@@ -63,10 +65,19 @@ def create_app(
 
     routes = [
         Route("/", status, methods=["GET"]),
+        *rest_routes(),
         WebSocketRoute("/tts/websocket", tts_websocket),
     ]
-    middleware = [Middleware(ApiKeyMiddleware, keys=settings.api_keys)]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(ApiKeyMiddleware, keys=settings.api_keys),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        lifespan=lifespan,
+    )
 
 
 async def status(request: Request) -> JSONResponse:

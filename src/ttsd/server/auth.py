@@ -8,7 +8,6 @@ constant time and never logged.
 from __future__ import annotations
 
 import hmac
-import uuid
 from collections.abc import Iterable
 from urllib.parse import parse_qs
 
@@ -16,6 +15,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ttsd.protocol.errors import ErrorCode
+from ttsd.server.request_id import request_id_of
 
 #: Paths anyone may call (the status endpoint, like the hosted API's `GET /`).
 PUBLIC_PATHS = frozenset({"/"})
@@ -74,7 +74,7 @@ class ApiKeyMiddleware:
                 "title": "Unauthorized",
                 "message": message,
                 "error_code": str(ErrorCode.UNAUTHORIZED),
-                "request_id": str(uuid.uuid4()),
+                "request_id": request_id_of(scope),
             }
         )
         headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]

@@ -8,7 +8,7 @@ so the event loop only moves finished payloads.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import TypeVar
 
 from ttsd.engines.base import AudioChunk, Engine, SynthesisOptions
@@ -28,7 +28,7 @@ async def stream_segment(
     finalize: Callable[[RenderedAudio], T],
     *,
     started: Callable[[], bool],
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Yield `finalize(rendered)` for each chunk of `text`, then for the resampler's tail.
 
     `started()` says whether the stream has already produced audio: until it has, its

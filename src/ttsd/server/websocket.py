@@ -168,8 +168,11 @@ class WebSocketSession:
             deadline = self._core.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             self._wakeup.clear()
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that races with the
+            # wake-up, and this task would then never end (seen at server shutdown).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
             await self.handle(self._core.poll(time.monotonic()))
 
     async def _write_loop(self) -> None:

@@ -1,4 +1,4 @@
-"""The `ttsd` command line: `ttsd serve`."""
+"""`ttsd serve`: run the server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from ttsd import __version__
 from ttsd.server.settings import (
     API_KEYS_ENV,
     DEFAULT_HOST,
@@ -19,13 +18,7 @@ from ttsd.server.settings import (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ttsd")
-def main() -> None:
-    """ttsd: a self-hosted streaming TTS server speaking the Cartesia protocol."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", default=None, help=f"Interface to bind [default: {DEFAULT_HOST}].")
 @click.option("--port", type=int, default=None, help=f"Port [default: {DEFAULT_PORT}].")
 @click.option(
@@ -64,6 +57,16 @@ def main() -> None:
     help="First flush_id of a context: 1 (docs) or 0 (0-based clients).",
 )
 @click.option(
+    "--ssl-certfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS/WSS with this certificate (PEM); the JS SDK always dials wss://.",
+)
+@click.option(
+    "--ssl-keyfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Private key (PEM) for --ssl-certfile.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,
@@ -81,9 +84,14 @@ def serve(
     max_contexts: int | None,
     max_transcript_chars: int | None,
     flush_id_base: int | None,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
     log_level: str | None,
 ) -> None:
-    """Run the server (WebSocket at /tts/websocket)."""
+    """Run the server: WebSocket at /tts/websocket, REST at /tts/bytes, /tts/sse, /voices.
+
+    With no API key it binds to 127.0.0.1 and anyone on this machine may use it.
+    """
     import uvicorn
 
     from ttsd.server.app import create_app
@@ -120,6 +128,8 @@ def serve(
             "can use it (set --api-key or TTSD_API_KEYS)",
             err=True,
         )
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise click.UsageError("--ssl-certfile and --ssl-keyfile go together: give both")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -130,4 +140,6 @@ def serve(
         log_level=settings.log_level,
         ws_max_size=settings.transport_max_message_bytes,
         ws_per_message_deflate=True,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )

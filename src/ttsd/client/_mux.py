@@ -1,0 +1,277 @@
+"""The WebSocket multiplexer shared by both twins, without I/O.
+
+It owns the contexts of one `WebSocket` object (across reconnects): which ids are live,
+which connection (`epoch`) each one's messages went to, and what state its input is in.
+It builds each message after checking the context may send it, routes every received
+frame to the one context it belongs to (or drops it), and decides what the receiving
+side yields, raises or ends on. The twins add the socket, a reader (thread or task) and
+the queues.
+
+Rules:
+
+- A context is *bound* to the connection its first message went to. When that
+  connection closes, every live context bound to it is lost: its `receive()` raises
+  `ContextLostError` after the frames that did arrive, and so does any further input.
+  Contexts that have sent nothing yet are not lost: they go to the next connection.
+- A cancelled context drops all its later frames (its `done` too); its id stays taken
+  until that `done` comes, so the id is not reused while its frames are in flight.
+- `done` or `error` ends a context and frees its id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from ttsd.client import _requests
+from ttsd.client._requests import ContextOptions, Message
+from ttsd.client._responses import error_of
+from ttsd.client.errors import (
+    ConnectionClosedError,
+    ContextLostError,
+    InputClosedError,
+    TtsdError,
+)
+from ttsd.client.types import Done, Error, Response
+
+_LOGGER = logging.getLogger("ttsd.client")
+
+Q = TypeVar("Q")
+
+
+class Wake:
+    """Queue item that wakes a waiting `receive()` (after a cancel)."""
+
+
+WAKE = Wake()
+
+#: What a context's queue holds: a response, an error to raise, or a wake-up.
+Item = Response | TtsdError | Wake
+
+
+@dataclass
+class Outcome:
+    """What `receive()` does with one queue item: yield `response` (if any), then raise
+    `error` (if any), then stop if `end`."""
+
+    response: Response | None
+    error: TtsdError | None
+    end: bool
+
+
+class ContextCore(Generic[Q]):
+    """One context's state; `queue` is the twin's queue of `Item`s."""
+
+    def __init__(
+        self, context_id: str, options: ContextOptions, timeout: float | None, queue: Q
+    ) -> None:
+        self.context_id = context_id
+        self.options = options
+        self.timeout = timeout
+        self.queue = queue
+        self.epoch: int | None = None
+        self.input_closed = False
+        self.cancelled = False
+        self.finished = False
+        self.lost: ContextLostError | None = None
+
+
+class Multiplexer(Generic[Q]):
+    """Contexts of one WebSocket object; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.connected = False
+        self.closed_by_user = False
+        self._live: dict[str, ContextCore[Q]] = {}
+
+    # -- contexts ----------------------------------------------------------------
+
+    def open(
+        self, context_id: str | None, options: ContextOptions, timeout: float | None, queue: Q
+    ) -> ContextCore[Q]:
+        """Register a context (a uuid4 id if none); ValueError if the id is live."""
+        if self.closed_by_user:
+            raise ConnectionClosedError("this WebSocket was closed; open a new one")
+        if context_id is None:
+            context_id = str(uuid.uuid4())
+        elif not context_id:
+            raise ValueError("context_id: must not be empty")
+        if context_id in self._live:
+            raise ValueError(f"context {context_id!r} is already open on this WebSocket")
+        ctx = ContextCore(context_id, options, timeout, queue)
+        self._live[context_id] = ctx
+        return ctx
+
+    def live_ids(self) -> list[str]:
+        """Ids of the contexts that have not ended (cancelled ones awaiting `done` too)."""
+        return list(self._live)
+
+    # -- sending -------------------------------------------------------------------
+
+    def push(self, ctx: ContextCore[Q], text: str, *, flush: bool) -> Message:
+        """`ctx.push(text, flush=...)`."""
+        if not isinstance(text, str):
+            raise TypeError(f"push: expected text (str), got {type(text).__name__}")
+        self._check_input(ctx, "push")
+        return _requests.push_message(ctx.context_id, ctx.options, text, flush=flush)
+
+    def flush(self, ctx: ContextCore[Q]) -> Message:
+        """`ctx.flush()`."""
+        self._check_input(ctx, "flush")
+        return _requests.flush_message(ctx.context_id, ctx.options)
+
+    def end(self, ctx: ContextCore[Q]) -> Message | None:
+        """`ctx.no_more_inputs()`: the message, or None if the input is already closed."""
+        if ctx.input_closed or ctx.cancelled or ctx.finished:
+            return None
+        self._check_input(ctx, "no_more_inputs")
+        ctx.input_closed = True
+        return _requests.end_message(ctx.context_id, ctx.options)
+
+    def cancel(self, ctx: ContextCore[Q]) -> Message | None:
+        """`ctx.cancel()`: the message, or None when the server needs none (the context sent
+        nothing, already ended, was lost or cancelled)."""
+        if ctx.cancelled or ctx.finished or ctx.lost is not None:
+            ctx.cancelled = True
+            return None
+        ctx.cancelled = ctx.input_closed = True
+        if ctx.epoch is None:
+            self._forget(ctx)
+            return None
+        return _requests.cancel_message(ctx.context_id)
+
+    def needs_connection(self) -> bool:
+        """True if a message needs a new connection first (ConnectionClosedError once the
+        user closed this WebSocket)."""
+        if self.closed_by_user:
+            raise ConnectionClosedError("this WebSocket was closed; open a new one")
+        return not self.connected
+
+    def connection_opened(self) -> int:
+        """A new connection is up; returns its epoch."""
+        self.epoch += 1
+        self.connected = True
+        return self.epoch
+
+    def bind(self, ctx: ContextCore[Q]) -> int:
+        """`ctx` is about to send on the current connection (raises if it was lost)."""
+        if ctx.lost is not None:
+            raise ctx.lost
+        if ctx.epoch is None:
+            ctx.epoch = self.epoch
+        return self.epoch
+
+    def lost_error(self, ctx: ContextCore[Q]) -> ContextLostError:
+        """The error for `ctx` when a send failed on a closing connection."""
+        return ctx.lost or ContextLostError(
+            f"context {ctx.context_id!r} was lost: the connection closed while sending",
+            context_id=ctx.context_id,
+        )
+
+    # -- receiving ---------------------------------------------------------------
+
+    def route(self, response: Response, epoch: int) -> ContextCore[Q] | None:
+        """The context whose queue gets `response` (received on connection `epoch`), or
+        None to drop it (unknown or cancelled context, another connection's context)."""
+        cid = response.context_id
+        ctx = self._live.get(cid) if cid is not None else None
+        if ctx is None or ctx.epoch != epoch:
+            if isinstance(response, Error):
+                _LOGGER.warning(
+                    "error frame for %s: %s: %s",
+                    f"unknown context {cid!r}" if cid else "no context",
+                    response.title,
+                    response.message,
+                )
+            else:
+                _LOGGER.debug("dropped a %r frame for context %r", response.type, cid)
+            return None
+        if isinstance(response, Done | Error):
+            ctx.finished = True
+            self._forget(ctx)
+        return None if ctx.cancelled else ctx
+
+    def connection_closed(
+        self, epoch: int, code: int | None, reason: str, *, cause: str | None = None
+    ) -> list[tuple[ContextCore[Q], TtsdError]]:
+        """Connection `epoch` is gone: the live contexts bound to it are lost. Returns each
+        context to wake and the error its `receive()` raises."""
+        if epoch == self.epoch:
+            self.connected = False
+        how = cause or _describe_close(code, reason, by_user=self.closed_by_user)
+        woken: list[tuple[ContextCore[Q], TtsdError]] = []
+        for ctx in list(self._live.values()):
+            if ctx.epoch == epoch:
+                woken.append((ctx, self._lose(ctx, how, code, reason)))
+        return woken
+
+    def closing(self) -> None:
+        """The user is closing this WebSocket: no new contexts, no reconnects."""
+        self.closed_by_user = True
+
+    def shutdown(self) -> list[tuple[ContextCore[Q], TtsdError]]:
+        """After the user's close: wake every context still live (those that sent nothing
+        get ConnectionClosedError: they can never send)."""
+        self.closed_by_user = True
+        self.connected = False
+        how = _describe_close(None, "", by_user=True)
+        woken: list[tuple[ContextCore[Q], TtsdError]] = []
+        for ctx in list(self._live.values()):
+            if ctx.epoch is None:
+                self._forget(ctx)
+                woken.append((ctx, ConnectionClosedError(how)))
+            else:
+                woken.append((ctx, self._lose(ctx, how, None, "")))
+        return woken
+
+    def _lose(
+        self, ctx: ContextCore[Q], how: str, code: int | None, reason: str
+    ) -> ContextLostError:
+        ctx.lost = ContextLostError(
+            f"context {ctx.context_id!r} was lost: {how}; a context cannot move to a new "
+            "connection: open a new context and send its text again",
+            context_id=ctx.context_id,
+            code=code,
+            reason=reason,
+        )
+        self._forget(ctx)
+        return ctx.lost
+
+    def _check_input(self, ctx: ContextCore[Q], what: str) -> None:
+        if ctx.lost is not None:
+            raise ctx.lost
+        if ctx.cancelled:
+            raise InputClosedError(f"{what}: context {ctx.context_id!r} was cancelled")
+        if ctx.finished:
+            raise InputClosedError(f"{what}: context {ctx.context_id!r} has ended")
+        if ctx.input_closed:
+            raise InputClosedError(
+                f"{what}: context {ctx.context_id!r} takes no more input after no_more_inputs()"
+            )
+
+    def _forget(self, ctx: ContextCore[Q]) -> None:
+        if self._live.get(ctx.context_id) is ctx:
+            del self._live[ctx.context_id]
+
+
+def outcome(item: Item, *, cancelled: bool = False) -> Outcome:
+    """What `receive()` does with `item` from a context's queue (SSE events too)."""
+    if isinstance(item, Wake):
+        return Outcome(None, None, cancelled)
+    if isinstance(item, TtsdError):
+        return Outcome(None, item, True)
+    if isinstance(item, Error):
+        return Outcome(item, error_of(item), True)
+    return Outcome(item, None, isinstance(item, Done))
+
+
+def _describe_close(code: int | None, reason: str, *, by_user: bool) -> str:
+    if by_user:
+        return "this WebSocket was closed by the client"
+    if code is None:
+        return "the connection failed"
+    detail = f"code {code}" + (f", {reason!r}" if reason else "")
+    return f"the server closed the connection ({detail})"
