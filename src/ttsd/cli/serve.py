@@ -51,6 +51,27 @@ from ttsd.server.settings import (
     "--max-transcript-chars", type=int, default=None, help="Longest transcript per message."
 )
 @click.option(
+    "--max-message-bytes", type=int, default=None, help="Largest WebSocket message or HTTP body."
+)
+@click.option(
+    "--max-pending-chars",
+    type=int,
+    default=None,
+    help="Text accepted but not yet spoken, per context.",
+)
+@click.option(
+    "--context-idle-timeout",
+    type=float,
+    default=None,
+    help="Seconds an idle context waits for input before its `done`.",
+)
+@click.option(
+    "--connection-idle-timeout",
+    type=float,
+    default=None,
+    help="Seconds without a message before a connection is closed.",
+)
+@click.option(
     "--flush-id-base",
     type=click.IntRange(0, 1),
     default=None,
@@ -83,6 +104,10 @@ def serve(
     engine_threads: int | None,
     max_contexts: int | None,
     max_transcript_chars: int | None,
+    max_message_bytes: int | None,
+    max_pending_chars: int | None,
+    context_idle_timeout: float | None,
+    connection_idle_timeout: float | None,
     flush_id_base: int | None,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
@@ -111,11 +136,15 @@ def serve(
         strict_voices=strict_voices,
         workers=workers,
         engine_threads=engine_threads,
+        connection_idle_timeout_s=connection_idle_timeout,
         log_level=log_level,
     )
     limits = {
         "max_contexts": max_contexts,
         "max_transcript_chars": max_transcript_chars,
+        "max_message_bytes": max_message_bytes,
+        "max_pending_chars": max_pending_chars,
+        "context_idle_timeout_s": context_idle_timeout,
         "flush_id_base": flush_id_base,
     }
     settings = replace(

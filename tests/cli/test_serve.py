@@ -1,0 +1,114 @@
+"""`ttsd serve`: how flags, the config file and the environment become settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ttsd.cli import main
+from ttsd.server.settings import Settings
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Run `ttsd serve` without serving: record the settings and uvicorn's arguments."""
+    record: dict[str, Any] = {}
+
+    def create_app(settings: Settings) -> str:
+        record["settings"] = settings
+        return "app"
+
+    def run(app: str, **kwargs: Any) -> None:
+        record["uvicorn"] = kwargs
+
+    monkeypatch.setattr("ttsd.server.app.create_app", create_app)
+    monkeypatch.setattr("uvicorn.run", run)
+    monkeypatch.delenv("TTSD_API_KEYS", raising=False)
+    return record
+
+
+def serve(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["serve", *args], env=env)
+    return result.exit_code, result.output
+
+
+def test_defaults(started: dict[str, Any]) -> None:
+    code, output = serve()
+    assert code == 0, output
+    settings: Settings = started["settings"]
+    assert (started["uvicorn"]["host"], started["uvicorn"]["port"]) == ("127.0.0.1", 8420)
+    assert settings.api_keys == () and started["uvicorn"]["ssl_certfile"] is None
+
+
+def test_flags_set_every_limit(started: dict[str, Any]) -> None:
+    code, output = serve(
+        "--port", "9001", "--max-contexts", "3", "--max-transcript-chars", "100",
+        "--max-message-bytes", "5000", "--max-pending-chars", "700",
+        "--context-idle-timeout", "2.5", "--connection-idle-timeout", "60",
+        "--flush-id-base", "0", "--workers", "2", "--engine-threads", "1", "--strict-voices",
+    )  # fmt: skip
+    assert code == 0, output
+    settings: Settings = started["settings"]
+    limits = settings.limits
+    assert (limits.max_contexts, limits.max_transcript_chars, limits.max_message_bytes) == (
+        3,
+        100,
+        5000,
+    )
+    assert (limits.max_pending_chars, limits.context_idle_timeout_s) == (700, 2.5)
+    assert limits.flush_id_base == 0 and settings.strict_voices
+    assert (settings.connection_idle_timeout_s, settings.workers, settings.engine_threads) == (
+        60,
+        2,
+        1,
+    )
+    assert started["uvicorn"]["port"] == 9001
+
+
+def test_flags_override_the_config_file(started: dict[str, Any], tmp_path: Path) -> None:
+    config = tmp_path / "ttsd.toml"
+    config.write_text(
+        '[server]\nport = 9100\napi_keys = ["from-file"]\n[limits]\nmax_contexts = 7\n'
+        '[aliases]\n"foreign" = "en_US-joe-medium"\n'
+    )
+    code, output = serve("--config", str(config), "--port", "9200")
+    assert code == 0, output
+    settings: Settings = started["settings"]
+    assert started["uvicorn"]["port"] == 9200
+    assert settings.limits.max_contexts == 7
+    assert settings.api_keys == ("from-file",)
+    assert settings.aliases == {"foreign": "en_US-joe-medium"}
+
+
+def test_api_keys_from_flags_or_the_environment(started: dict[str, Any]) -> None:
+    assert serve("--api-key", "a", "--api-key", "b")[0] == 0
+    assert started["settings"].api_keys == ("a", "b")
+    assert serve(env={"TTSD_API_KEYS": "x,y"})[0] == 0
+    assert started["settings"].api_keys == ("x", "y")
+
+
+def test_a_public_host_without_keys_warns(started: dict[str, Any]) -> None:
+    code, output = serve("--host", "0.0.0.0")
+    assert code == 0
+    assert "no API key" in output
+
+
+def test_tls_files_reach_uvicorn(started: dict[str, Any], tmp_path: Path) -> None:
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("c")
+    key.write_text("k")
+    code, output = serve("--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    assert code == 0, output
+    assert started["uvicorn"]["ssl_certfile"] == str(cert)
+    assert started["uvicorn"]["ssl_keyfile"] == str(key)
+
+
+def test_a_config_file_with_a_typo_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "ttsd.toml"
+    config.write_text("[limits]\nmax_context = 1\n")
+    code, output = serve("--config", str(config))
+    assert code == 2
+    assert "max_context" in output
