@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -139,7 +140,7 @@ def serve(
         connection_idle_timeout_s=connection_idle_timeout,
         log_level=log_level,
     )
-    limits = {
+    limits: dict[str, Any] = {
         "max_contexts": max_contexts,
         "max_transcript_chars": max_transcript_chars,
         "max_message_bytes": max_message_bytes,
