@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -292,23 +292,40 @@ class AsyncVoices:
             raise TtsdError(str(exc)) from None
 
 
-class AsyncAudioStream:
-    """The body of `POST /tts/bytes`: ``async for`` chunks as they arrive, or
-    ``await read()``. Closes itself at the end; `aclose()` (or ``async with``) stops early."""
+class _AsyncResponseBody:
+    """A streamed HTTP response body that frees its connection when closed."""
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
-        self._chunks = response.aiter_bytes()
 
     @property
     def content_type(self) -> str:
-        """The response's Content-Type (``audio/wav``, ``audio/mpeg``, ...)."""
+        """The response's Content-Type (``audio/wav``, ``text/event-stream``, ...)."""
         return str(self._response.headers.get("content-type", ""))
 
     @property
     def headers(self) -> httpx.Headers:
         """All response headers."""
         return self._response.headers
+
+    async def aclose(self) -> None:
+        """Stop receiving and free the connection."""
+        await self._response.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class AsyncAudioStream(_AsyncResponseBody):
+    """The body of `POST /tts/bytes`: ``async for`` chunks as they arrive, or
+    ``await read()``. Closes itself at the end; `aclose()` (or ``async with``) stops early."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response)
+        self._chunks = response.aiter_bytes()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -327,22 +344,12 @@ class AsyncAudioStream:
         """The rest of the audio, all at once."""
         return b"".join([chunk async for chunk in self])
 
-    async def aclose(self) -> None:
-        """Stop receiving and free the connection."""
-        await self._response.aclose()
 
-    async def __aenter__(self) -> AsyncAudioStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-class AsyncEventStream:
+class AsyncEventStream(_AsyncResponseBody):
     """The events of `POST /tts/sse` as typed responses (``async for``); ends after `Done`."""
 
     def __init__(self, response: httpx.Response) -> None:
-        self._response = response
+        super().__init__(response)
         self._events = self._generate()
 
     def __aiter__(self) -> AsyncIterator[Response]:
@@ -378,16 +385,6 @@ class AsyncEventStream:
                     raise ConnectionClosedError("POST /tts/sse: the stream ended before `done`")
         finally:
             await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop receiving and free the connection."""
-        await self._response.aclose()
-
-    async def __aenter__(self) -> AsyncEventStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 class AsyncWebSocket:

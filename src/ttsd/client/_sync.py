@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -291,25 +291,42 @@ class Voices:
             raise TtsdError(str(exc)) from None
 
 
-class AudioStream:
-    """The body of `POST /tts/bytes`: iterate for chunks as they arrive, or `read()` all.
-
-    Closes itself at the end of the body; `close()` (or ``with``) stops early.
-    """
+class _ResponseBody:
+    """A streamed HTTP response body that frees its connection when closed."""
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
-        self._chunks = response.iter_bytes()
 
     @property
     def content_type(self) -> str:
-        """The response's Content-Type (``audio/wav``, ``audio/mpeg``, ...)."""
+        """The response's Content-Type (``audio/wav``, ``text/event-stream``, ...)."""
         return str(self._response.headers.get("content-type", ""))
 
     @property
     def headers(self) -> httpx.Headers:
         """All response headers."""
         return self._response.headers
+
+    def close(self) -> None:
+        """Stop receiving and free the connection."""
+        self._response.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AudioStream(_ResponseBody):
+    """The body of `POST /tts/bytes`: iterate for chunks as they arrive, or `read()` all.
+
+    Closes itself at the end of the body; `close()` (or ``with``) stops early.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response)
+        self._chunks = response.iter_bytes()
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -328,22 +345,12 @@ class AudioStream:
         """The rest of the audio, all at once."""
         return b"".join(self)
 
-    def close(self) -> None:
-        """Stop receiving and free the connection."""
-        self._response.close()
 
-    def __enter__(self) -> AudioStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class EventStream:
+class EventStream(_ResponseBody):
     """The events of `POST /tts/sse` as typed responses; ends after `Done`."""
 
     def __init__(self, response: httpx.Response) -> None:
-        self._response = response
+        super().__init__(response)
         self._events = self._generate()
 
     def __iter__(self) -> Iterator[Response]:
@@ -379,16 +386,6 @@ class EventStream:
                     raise ConnectionClosedError("POST /tts/sse: the stream ended before `done`")
         finally:
             self.close()
-
-    def close(self) -> None:
-        """Stop receiving and free the connection."""
-        self._response.close()
-
-    def __enter__(self) -> EventStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class WebSocket:
