@@ -102,6 +102,20 @@ def timestamp_frames(
     return frames
 
 
+def chunk_frames(
+    context_id: str | None,
+    rendered: RenderedAudio,
+    flush_id: int | None,
+    max_frame_bytes: int,
+    *,
+    words: bool,
+    phonemes: bool,
+) -> list[Frame]:
+    """All frames of one chunk: its timestamps first, then the audio they describe."""
+    frames = timestamp_frames(context_id, rendered, flush_id, words=words, phonemes=phonemes)
+    return frames + audio_frames(context_id, rendered, flush_id, max_frame_bytes)
+
+
 def _shifted(timings: list[Timing], offset: float) -> list[Timing]:
     return [Timing(t.text, t.start + offset, t.end + offset) for t in timings]
 

@@ -53,7 +53,7 @@ from ttsd.protocol.rest import (
     parse_sse_request,
     parse_voice_query,
 )
-from ttsd.server.rendering import AudioRenderer, RenderedAudio, audio_frames, timestamp_frames
+from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.request_id import request_id_of
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import stream_segment
@@ -300,15 +300,14 @@ async def tts_sse(request: Request, request_id: str) -> Response:
     context_id = spec.context_id
 
     def finalize(rendered: RenderedAudio) -> bytes:
-        # Timestamps first, then the audio they describe (as on the WebSocket).
-        frames = timestamp_frames(
+        frames = chunk_frames(
             context_id,
             rendered,
             None,
+            settings.max_audio_frame_bytes,
             words=spec.add_timestamps,
             phonemes=spec.add_phoneme_timestamps,
         )
-        frames += audio_frames(context_id, rendered, None, settings.max_audio_frame_bytes)
         return b"".join(sse_event(frame) for frame in frames)
 
     timings = spec.add_timestamps or spec.add_phoneme_timestamps

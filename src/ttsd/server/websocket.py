@@ -31,7 +31,7 @@ from ttsd.protocol.events import (
 )
 from ttsd.protocol.frames import flush_done_frame
 from ttsd.server.outbox import Outbox
-from ttsd.server.rendering import AudioRenderer, RenderedAudio, audio_frames, timestamp_frames
+from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import stream_segment
 from ttsd.text.segmenter import find_release_point
@@ -256,12 +256,12 @@ class ContextRunner:
     def _frames(self, rendered: RenderedAudio, flush_id: int) -> list[bytes]:
         # Runs on a worker thread: base64 and JSON stay off the event loop too.
         spec = self.spec
-        frames = timestamp_frames(
+        frames = chunk_frames(
             spec.context_id,
             rendered,
             flush_id,
+            self._max_frame_bytes,
             words=spec.add_timestamps,
             phonemes=spec.add_phoneme_timestamps,
         )
-        frames += audio_frames(spec.context_id, rendered, flush_id, self._max_frame_bytes)
         return [orjson.dumps(frame) for frame in frames]
