@@ -11,7 +11,8 @@ import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import TypeVar
 
-from ttsd.engines.base import AudioChunk, Engine, SynthesisOptions
+from ttsd.engines.base import AudioChunk, Engine, EngineError, SynthesisOptions, VoiceNotFound
+from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.server.rendering import AudioRenderer, RenderedAudio
 from ttsd.server.scheduler import Priority, Scheduler
 
@@ -60,3 +61,18 @@ def _step(
         return (finalize(renderer.render(chunk, step_ms)),)
 
     return step
+
+
+def synthesis_error(exc: Exception) -> ProtocolError:
+    """The client-facing 500 for a synthesis failure.
+
+    Engine errors are the engine's words; anything else is a bug, and the client only
+    learns that (the server logs its traceback).
+    """
+    detail = str(exc) if is_engine_error(exc) else "internal error (see the server log)"
+    return ProtocolError(500, ErrorCode.SYNTHESIS_FAILED, "Synthesis failed", detail)
+
+
+def is_engine_error(exc: Exception) -> bool:
+    """True for the failures an engine reports on purpose (no traceback needed)."""
+    return isinstance(exc, EngineError | VoiceNotFound)

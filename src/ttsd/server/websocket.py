@@ -17,9 +17,8 @@ import uuid
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from ttsd.engines.base import EngineError, SynthesisOptions, VoiceNotFound
+from ttsd.engines.base import SynthesisOptions
 from ttsd.protocol.connection import ConnectionCore
-from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.events import (
     AbortContext,
     ContextSpec,
@@ -33,7 +32,7 @@ from ttsd.protocol.frames import flush_done_frame
 from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
-from ttsd.server.synthesis import stream_segment
+from ttsd.server.synthesis import is_engine_error, stream_segment, synthesis_error
 from ttsd.text.segmenter import find_release_point
 
 _LOGGER = logging.getLogger(__name__)
@@ -208,16 +207,13 @@ class ContextRunner:
             except Exception as exc:
                 # Any failure (an engine bug too) fails this context; a runner that died
                 # silently would leave the context without `done` forever.
-                expected = isinstance(exc, EngineError | VoiceNotFound)
                 _LOGGER.error(
                     "context %s: synthesis failed: %s",
                     self.spec.context_id,
                     exc,
-                    exc_info=not expected,
+                    exc_info=not is_engine_error(exc),
                 )
-                detail = str(exc) if expected else "internal error (see the server log)"
-                error = ProtocolError(500, ErrorCode.SYNTHESIS_FAILED, "Synthesis failed", detail)
-                await self.session.handle(core.fail(self.spec.context_id, error))
+                await self.session.handle(core.fail(self.spec.context_id, synthesis_error(exc)))
                 return
             core.segment_done(segment, time.monotonic())
             self.session.wake()

@@ -1,0 +1,202 @@
+"""`POST /tts/bytes` and `POST /tts/sse` (protocol.md §8.2, §8.3).
+
+Both TTS endpoints synthesize the whole transcript as one segment through the shared
+scheduler (`stream_segment`), so the engine stays off the event loop and a REST request
+competes fairly with WebSocket contexts. The first audio is computed before the response
+starts: anything wrong with the request, its model or voice, or the first sentence's
+synthesis is a JSON error with its HTTP status, never a 200 with a broken body. After
+that the body streams as it is synthesized; a failure then can only cut the connection
+(`/tts/bytes`) or send an `error` event (`/tts/sse`). A client that goes away stops the
+synthesis at the next sentence: Starlette cancels the body iterator, and with it the
+wait for the next scheduler step.
+
+Choices where the hosted API is undocumented (protocol.md §9.7, §9.8):
+
+- `Content-Type`: `audio/wav` for wav, `audio/mpeg` for mp3 (RFC 3003), and
+  `application/octet-stream` for raw: headerless little-endian samples have no
+  registered media type (`audio/L16` is big-endian, RFC 2586). The SDKs ignore it.
+- SSE events are `data: <json>` lines only, as the OpenAPI spec shows them; every client
+  ignores `event:` names, so sending them would only add bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ttsd.audio.mp3 import Mp3EncoderStream
+from ttsd.audio.wav import wav_header
+from ttsd.engines.base import SynthesisOptions
+from ttsd.protocol.errors import ProtocolError
+from ttsd.protocol.formats import Container, Encoding
+from ttsd.protocol.frames import Frame, done_frame, error_frame
+from ttsd.protocol.resolver import Resolved
+from ttsd.protocol.rest import BytesRequest, SseRequest, parse_bytes_request, parse_sse_request
+from ttsd.server.http import read_json
+from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
+from ttsd.server.runtime import Runtime
+from ttsd.server.synthesis import is_engine_error, stream_segment, synthesis_error
+
+_LOGGER = logging.getLogger(__name__)
+
+#: `Content-Type` of `/tts/bytes` per container (see the module docstring).
+MEDIA_TYPES: Final = {
+    Container.RAW: "application/octet-stream",
+    Container.WAV: "audio/wav",
+    Container.MP3: "audio/mpeg",
+}
+SSE_MEDIA_TYPE: Final = "text/event-stream"
+
+
+@dataclass
+class _Progress:
+    """Whether a stream has produced audio yet (its scheduling priority depends on it)."""
+
+    started: bool = False
+
+
+async def _synthesized(
+    runtime: Runtime,
+    spec: BytesRequest | SseRequest,
+    resolved: Resolved,
+    renderer: AudioRenderer,
+    finalize: Callable[[RenderedAudio], bytes],
+    *,
+    timings: bool,
+) -> AsyncGenerator[bytes, None]:
+    """`finalize(rendered)` of each chunk of the request's transcript, as one segment."""
+    progress = _Progress()
+    options = SynthesisOptions(speed=spec.speed or 1.0, volume=spec.volume or 1.0, timings=timings)
+    pieces = stream_segment(
+        runtime.scheduler,
+        runtime.registry.engine(resolved.engine),
+        spec.transcript,
+        resolved.voice_id,
+        options,
+        renderer,
+        finalize,
+        started=lambda: progress.started,
+    )
+    async with aclosing(pieces):
+        async for piece in pieces:
+            if piece:
+                progress.started = True
+                yield piece
+
+
+async def _first_piece(pieces: AsyncIterator[bytes]) -> bytes:
+    """The first payload (empty if there is none): computed before the response starts."""
+    try:
+        return await anext(pieces, b"")
+    except ProtocolError:
+        raise
+    except Exception as exc:
+        if not is_engine_error(exc):
+            _LOGGER.exception("synthesis failed before the first audio")
+        raise synthesis_error(exc) from exc
+
+
+async def tts_bytes(request: Request, request_id: str) -> Response:
+    """`POST /tts/bytes`: the audio as the body, streamed (protocol.md §8.2)."""
+    runtime: Runtime = request.app.state.runtime
+    limits = runtime.settings.limits
+    spec = parse_bytes_request(await read_json(request, limits.max_message_bytes), limits)
+    resolved = runtime.registry.resolve(spec)  # an unknown model or voice: 4xx now
+    fmt = spec.output_format
+    # MP3 is encoded from 16-bit samples.
+    encoding = fmt.encoding or Encoding.PCM_S16LE
+    renderer = AudioRenderer(encoding, fmt.sample_rate)
+    mp3 = Mp3EncoderStream(fmt.sample_rate, fmt.bit_rate) if fmt.bit_rate is not None else None
+
+    def finalize(rendered: RenderedAudio) -> bytes:
+        # On the worker thread, in order: the MP3 encoder sees one step at a time.
+        return mp3.push(rendered.audio) if mp3 is not None else rendered.audio
+
+    pieces = _synthesized(runtime, spec, resolved, renderer, finalize, timings=False)
+    first = await _first_piece(pieces)
+    header = wav_header(fmt.sample_rate, encoding, None) if fmt.container is Container.WAV else b""
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield header + first
+            async for piece in pieces:
+                yield piece
+            tail = mp3.finish() if mp3 is not None else b""
+            if tail:
+                yield tail
+        except Exception as exc:
+            # The status is sent: the only way left to say "broken" is to cut the body.
+            _LOGGER.error(
+                "POST /tts/bytes %s: synthesis failed mid-stream, closing the connection: %s",
+                request_id,
+                exc,
+                exc_info=not is_engine_error(exc),
+            )
+            raise
+        finally:
+            await pieces.aclose()
+
+    return StreamingResponse(body(), media_type=MEDIA_TYPES[fmt.container])
+
+
+async def tts_sse(request: Request, request_id: str) -> Response:
+    """`POST /tts/sse`: `data:` events of chunks, timestamps, then `done` (protocol.md §8.3)."""
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    spec = parse_sse_request(
+        await read_json(request, settings.limits.max_message_bytes), settings.limits
+    )
+    resolved = runtime.registry.resolve(spec)
+    fmt = spec.output_format
+    renderer = AudioRenderer(fmt.encoding, fmt.sample_rate)
+    context_id = spec.context_id
+
+    def finalize(rendered: RenderedAudio) -> bytes:
+        frames = chunk_frames(
+            context_id,
+            rendered,
+            None,
+            settings.max_audio_frame_bytes,
+            words=spec.add_timestamps,
+            phonemes=spec.add_phoneme_timestamps,
+        )
+        return b"".join(sse_event(frame) for frame in frames)
+
+    timings = spec.add_timestamps or spec.add_phoneme_timestamps
+    pieces = _synthesized(runtime, spec, resolved, renderer, finalize, timings=timings)
+    first = await _first_piece(pieces)
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            async for piece in pieces:
+                yield piece
+        except Exception as exc:
+            _LOGGER.error(
+                "POST /tts/sse %s: synthesis failed mid-stream: %s",
+                request_id,
+                exc,
+                exc_info=not is_engine_error(exc),
+            )
+            error = synthesis_error(exc).for_context(context_id)
+            yield sse_event(error_frame(error, request_id))
+            return
+        finally:
+            await pieces.aclose()
+        yield sse_event(done_frame(context_id))
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type=SSE_MEDIA_TYPE, headers=headers)
+
+
+def sse_event(frame: Frame) -> bytes:
+    """One server-sent event carrying `frame` as JSON."""
+    return b"data: " + orjson.dumps(frame) + b"\n\n"
