@@ -29,7 +29,7 @@ from ttsd.protocol.events import AbortContext, Event, OpenContext, QueueSegment,
 from ttsd.protocol.formats import Encoding
 from ttsd.protocol.frames import Frame, done_frame
 from ttsd.protocol.messages import OutputFormat
-from ttsd.text.segmenter import find_release_point
+from ttsd.text.segmenter import find_release_point, first_clause_end
 
 
 def serial_of(events: list[Event]) -> int:
@@ -639,3 +639,47 @@ def test_a_late_segment_report_for_a_reused_id_is_ignored() -> None:
     assert core.next_deadline() is None  # the new segment is still outstanding
     core.segment_done(new, 2.0)
     assert core.next_deadline() == 3.0
+
+
+# --- the first text of a context is cut after its first clause ---------------------------
+
+
+def _clause_core() -> ConnectionCore:
+    return ConnectionCore(
+        resolver=FakeResolver(),
+        release_finder=find_release_point,
+        clause_finder=first_clause_end,
+        request_id="req",
+    )
+
+
+def test_a_whole_paragraph_starts_with_its_first_clause() -> None:
+    core = _clause_core()
+    text = "Well, as I said before, the fox jumps. It runs away."
+    first, rest = segments(core.receive_text(orjson.dumps(payload("c1", text)), 0.0))
+    assert (first.text, rest.text) == ("Well, as I said before, ", "the fox jumps. It runs away.")
+    assert first.flush_id == rest.flush_id == 1
+    assert not first.is_last and rest.is_last
+    assert first.index + 1 == rest.index
+
+
+def test_the_cut_keeps_the_flush_on_the_second_part() -> None:
+    core = _clause_core()
+    message = payload("c1", "Well, as I said before, the fox jumps.", flush=True)
+    message["continue"] = True
+    first, rest = segments(core.receive_text(orjson.dumps(message), 0.0))
+    assert not first.closes_flush and rest.closes_flush
+
+
+def test_only_the_first_text_of_a_context_is_cut() -> None:
+    core = _clause_core()
+    opening = payload("c1", "Hello there. ", max_buffer_delay_ms=0)
+    opening["continue"] = True
+    assert [s.text for s in segments(core.receive_text(orjson.dumps(opening), 0.0))] == [
+        "Hello there. "
+    ]
+    later = payload("c1", "Well, as I said before, the fox jumps.", max_buffer_delay_ms=0)
+    later["continue"] = True
+    assert [s.text for s in segments(core.receive_text(orjson.dumps(later), 0.0))] == [
+        "Well, as I said before, the fox jumps."
+    ]

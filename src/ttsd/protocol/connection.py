@@ -26,7 +26,7 @@ from ttsd.protocol.events import (
 from ttsd.protocol.frames import done_frame, error_frame
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import CancelRequest, GenerationRequest, parse_message
-from ttsd.protocol.resolver import ReleaseFinder, Resolver
+from ttsd.protocol.resolver import ClauseFinder, ReleaseFinder, Resolver
 
 
 class ConnectionCore:
@@ -40,6 +40,7 @@ class ConnectionCore:
         *,
         resolver: Resolver,
         release_finder: ReleaseFinder,
+        clause_finder: ClauseFinder | None = None,
         limits: Limits | None = None,
         request_id: str | None = None,
     ) -> None:
@@ -47,6 +48,7 @@ class ConnectionCore:
         self.request_id = request_id or str(uuid.uuid4())
         self._resolver = resolver
         self._release_finder = release_finder
+        self._clause_finder = clause_finder
         self._contexts: dict[str, ContextState] = {}
         self._serial = 0
 
@@ -210,6 +212,7 @@ class ConnectionCore:
             request,
             limits=self.limits,
             release_finder=self._release_finder,
+            clause_finder=self._clause_finder,
             now=now,
         )
         try:

@@ -14,7 +14,7 @@ from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.events import ContextSpec, Segment
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import GenerationRequest
-from ttsd.protocol.resolver import ReleaseFinder
+from ttsd.protocol.resolver import ClauseFinder, ReleaseFinder
 
 
 class Phase(Enum):
@@ -40,6 +40,7 @@ class ContextState:
         *,
         limits: Limits,
         release_finder: ReleaseFinder,
+        clause_finder: ClauseFinder | None = None,
         now: float,
     ) -> None:
         self.spec = spec
@@ -47,6 +48,7 @@ class ContextState:
         self.phase = Phase.OPEN
         self._limits = limits
         self._release_finder = release_finder
+        self._clause_finder = clause_finder
         self._first = first
         self._buffer = ""
         # (offset in buffer, arrival time) of each input still in the buffer, so that the
@@ -123,14 +125,14 @@ class ContextState:
         if request.flush or not request.continue_:
             # A flush closes the segment with everything buffered (protocol.md §4.4);
             # `continue: false` closes the context (§4.1).
-            segment = self._cut(
+            segments = self._cut(
                 len(self._buffer), closes_flush=request.flush, is_last=not request.continue_
             )
             if request.flush:
                 self._flush_id += 1
             if not request.continue_:
                 self.phase = Phase.CLOSING
-            return [segment]
+            return segments
         if self._max_buffer_delay_ms == 0:
             # "Custom buffering": synthesize each input as it comes (protocol.md §4.2).
             return self._release(len(self._buffer))
@@ -159,7 +161,7 @@ class ContextState:
         if self._buffer.strip():
             return self._release(len(self._buffer))
         self.phase = Phase.CLOSING
-        return [self._cut(len(self._buffer), closes_flush=False, is_last=True)]
+        return self._cut(len(self._buffer), closes_flush=False, is_last=True)
 
     def segment_done(self, segment: Segment, now: float) -> None:
         """The I/O layer delivered all of `segment`'s audio."""
@@ -170,9 +172,14 @@ class ContextState:
     def _release(self, end: int) -> list[Segment]:
         if end <= 0 or not self._buffer[:end].strip():
             return []
-        return [self._cut(end, closes_flush=False, is_last=False)]
+        return self._cut(end, closes_flush=False, is_last=False)
 
-    def _cut(self, end: int, *, closes_flush: bool, is_last: bool) -> Segment:
+    def _cut(self, end: int, *, closes_flush: bool, is_last: bool) -> list[Segment]:
+        """Release `buffer[:end]`: one segment, or two when it opens the context's speech.
+
+        The first text of a context is cut after its first clause (design.md
+        "max_buffer_delay_ms"): a short first segment is synthesized, and heard, sooner.
+        """
         text, self._buffer = self._buffer[:end], self._buffer[end:]
         kept = [(offset - end, at) for offset, at in self._arrivals if offset >= end]
         if self._buffer and (not kept or kept[0][0] > 0):
@@ -180,7 +187,18 @@ class ContextState:
             straddling = [at for offset, at in self._arrivals if offset < end]
             kept.insert(0, (0, straddling[-1]))
         self._arrivals = kept
+        split = 0
+        if not self._released_text and self._clause_finder is not None:
+            split = self._clause_finder(text, min_words=self._limits.min_clause_words)
         self._released_text = self._released_text or bool(text.strip())
+        if split > 0 and text[split:].strip():
+            return [
+                self._segment(text[:split], closes_flush=False, is_last=False),
+                self._segment(text[split:], closes_flush=closes_flush, is_last=is_last),
+            ]
+        return [self._segment(text, closes_flush=closes_flush, is_last=is_last)]
+
+    def _segment(self, text: str, *, closes_flush: bool, is_last: bool) -> Segment:
         segment = Segment(
             context_id=self.spec.context_id,
             serial=self.serial,

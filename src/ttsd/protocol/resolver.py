@@ -48,3 +48,11 @@ class ReleaseFinder(Protocol):
     def __call__(self, text: str, *, first_segment: bool, min_clause_words: int) -> int:
         """End index of the longest releasable prefix of `text`, 0 if none."""
         ...
+
+
+class ClauseFinder(Protocol):
+    """Finds where a context's first text may be cut after its first clause."""
+
+    def __call__(self, text: str, *, min_words: int) -> int:
+        """End index of the first clause with `min_words` words, 0 if none."""
+        ...

@@ -33,7 +33,7 @@ from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import is_engine_error, stream_segment, synthesis_error
-from ttsd.text.segmenter import find_release_point
+from ttsd.text.segmenter import find_release_point, first_clause_end
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class WebSocketSession:
         self._core = ConnectionCore(
             resolver=runtime.registry,
             release_finder=find_release_point,
+            clause_finder=first_clause_end,
             limits=settings.limits,
             request_id=request_id,
         )

@@ -19,7 +19,7 @@ import re
 
 from ttsd.text.words import count_words
 
-__all__ = ["find_release_point", "split_sentences"]
+__all__ = ["find_release_point", "first_clause_end", "split_sentences"]
 
 # Closing quotes/brackets that belong to the sentence they close: `He said "Stop." Then`.
 _CLOSERS = "\"'”’»)]}」』）》"
@@ -92,6 +92,22 @@ def find_release_point(
     if first_segment:
         end = max(end, _last_clause_end(text, end, min_clause_words))
     return end
+
+
+def first_clause_end(text: str, *, min_words: int = 3) -> int:
+    """End of the first clause of `text`'s first sentence once it has `min_words` words, or 0.
+
+    A context's first audio comes sooner from a short first segment: "Well, as I said
+    before, the point is ..." can start with "Well, as I said before, " (design.md
+    "max_buffer_delay_ms"). 0 when the first sentence ends before any such clause.
+    """
+    sentence_end = next(
+        (m.end() for m in _sentence_candidates(text) if _ends_sentence(text, m, 0)), len(text)
+    )
+    for m in _CLAUSE_END.finditer(text, 0, sentence_end):
+        if count_words(text, 0, m.start()) >= min_words and not _has_open_bracket(text, m.end()):
+            return m.end()
+    return 0
 
 
 def split_sentences(text: str) -> list[str]:
