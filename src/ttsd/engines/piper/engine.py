@@ -8,6 +8,7 @@ give word and phoneme timings from the model itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,9 @@ from ttsd.engines.piper.voices import PiperVoiceFile
 from ttsd.text.words import split_words
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Words whose isolated phonemes are remembered (for word timestamps), all voices together.
+WORD_CACHE_SIZE = 50_000
 
 #: Stress marks belong to the phoneme after them in `phoneme_timestamps`, length marks
 #: to the one before.
@@ -88,7 +92,7 @@ class PiperEngine(Engine):
             sentences = [s for s in voice.phonemize(text) if s]
         except Exception as exc:  # espeak-ng raises bare RuntimeErrors
             raise EngineError(f"could not phonemize the text: {exc}") from exc
-        spans = self._word_spans(voice, text, sentences) if options.timings else []
+        spans = self._word_spans(voice_id, text, sentences) if options.timings else []
         config = SynthesisConfig(
             length_scale=voice.config.length_scale / options.speed, volume=options.volume
         )
@@ -150,12 +154,16 @@ class PiperEngine(Engine):
         samples = _normalize(np.asarray(audio, dtype=np.float32), config.volume)
         return samples, _samples_per_phoneme(voice.config, phonemes, id_samples, len(samples))
 
-    def _word_spans(
-        self, voice: PiperVoice, text: str, sentences: list[list[str]]
-    ) -> list[WordSpan]:
+    def _word_spans(self, voice_id: str, text: str, sentences: list[list[str]]) -> list[WordSpan]:
         words = split_words(text)
-        isolated = [[p for s in voice.phonemize(word) for p in s] for word in words]
+        isolated = [self._word_phonemes(voice_id, word) for word in words]
         return align_words(words, isolated, [p for s in sentences for p in s])
+
+    @functools.lru_cache(maxsize=WORD_CACHE_SIZE)  # noqa: B019 (engines live as long as the server)
+    def _word_phonemes(self, voice_id: str, word: str) -> tuple[str, ...]:
+        # espeak costs ~0.14 ms a word, which added up before a paragraph's first audio;
+        # speech reuses its words, so most lookups are free after a while.
+        return tuple(p for s in self._voice(voice_id).phonemize(word) for p in s)
 
 
 def _normalize(audio: npt.NDArray[np.float32], volume: float) -> npt.NDArray[np.float32]:
