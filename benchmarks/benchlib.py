@@ -368,3 +368,68 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int
     for row in rows:
         out.append(line(row) if row else "")
     return "\n".join(out)
+
+
+class CpuMeter:
+    """How many cores the machine, this benchmark (this process and its children) and
+    everything else used over a stretch of time: the last is the noise from other work.
+
+    Needs psutil (the `bench` extra). Children that exit in between count once
+    they have been waited for (servers are, when stopped).
+    """
+
+    def __init__(self) -> None:
+        import psutil  # type: ignore[import-untyped]
+
+        self._psutil = psutil
+        self._start = time.monotonic()
+        self._busy = self._machine_busy()
+        self._ours = self._tree()
+        self._reaped = self._reaped_children()
+
+    def _machine_busy(self) -> float:
+        times = self._psutil.cpu_times()
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        return float(sum(times) - idle)
+
+    @staticmethod
+    def _reaped_children() -> float:
+        times = os.times()
+        return times.children_user + times.children_system
+
+    def _tree(self) -> dict[int, float]:
+        me = self._psutil.Process()
+        out: dict[int, float] = {}
+        for process in [me, *me.children(recursive=True)]:
+            try:
+                t = process.cpu_times()
+                out[process.pid] = float(t.user + t.system)
+            except self._psutil.Error:
+                pass
+        return out
+
+    def stop(self) -> dict[str, float]:
+        """Cores used on average since the start: machine, ours, others."""
+        wall = max(1e-9, time.monotonic() - self._start)
+        busy = self._machine_busy() - self._busy
+        now = self._tree()
+        ours = sum(v - self._ours.get(pid, 0.0) for pid, v in now.items())
+        # children that exited (and were waited for) meanwhile: their whole CPU time is
+        # in os.times(), less what they had used before the start
+        ours += self._reaped_children() - self._reaped
+        ours -= sum(v for pid, v in self._ours.items() if pid not in now)
+        return {
+            "machine_cores": round(busy / wall, 2),
+            "benchmark_cores": round(ours / wall, 2),
+            "other_cores": round(max(0.0, busy - ours) / wall, 2),
+        }
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so every `finally` stops its server."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)

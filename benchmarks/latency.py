@@ -67,6 +67,7 @@ from benchlib import (
     make_sample,
     raw_piper,
     running_ttsd,
+    stop_on_sigterm,
 )
 
 TEXTS: dict[str, str] = {
@@ -212,8 +213,10 @@ def render_table(results: list[Series]) -> str:
         "TTFA/raw1t",
         "total/raw1t",
     ]
-    rows = [header]
+    rows: list[list[str]] = []
     for text in TEXTS:
+        if rows:
+            rows.append([])
         for series in (s for s in results if s.text == text):
             rtf = series.median(lambda s: s.rtf)
             ratios = [
@@ -233,27 +236,10 @@ def render_table(results: list[Series]) -> str:
                     *ratios,
                 ]
             )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    left = {0, 1}
-
-    def line(row: list[str]) -> str:
-        cells = [
-            c.ljust(w) if i in left else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    out = [line(header), "  ".join("-" * w for w in widths)]
-    previous = rows[1][0] if len(rows) > 1 else ""
-    for row in rows[1:]:
-        if row[0] != previous:
-            out.append("")
-            previous = row[0]
-        out.append(line(row))
-    return "\n".join(out)
+    return format_table(header, rows, left=2)
 
 
-def _audio_warnings(results: list[Series]) -> list[str]:
+def audio_warnings(results: list[Series]) -> list[str]:
     """Systems whose audio length differs from raw piper's by more than 5 %."""
     baseline = {s.text: s.median(lambda x: x.audio_s) for s in results if s.system == RAW}
     warnings = []
@@ -280,8 +266,8 @@ def run(runs: int, pause: float) -> tuple[dict[str, Any], list[Series]]:
     }
     closers: list[Callable[[], None]] = []
     try:
-        with running_server() as base:
-            ws_url = base.replace("http://", "ws://") + "/tts/websocket"
+        with running_ttsd() as server:
+            ws_url = f"ws://{server.host}:{server.port}/tts/websocket"
             for rate in (VOICE_RATE, 44100):
                 measure, close = ttsd_socket(ws_url, rate)
                 closers.append(close)
@@ -310,6 +296,53 @@ def run(runs: int, pause: float) -> tuple[dict[str, Any], list[Series]]:
     return info, list(results.values())
 
 
+def report(info: dict[str, Any], results: list[Series], runs: int, pause: float) -> str:
+    """The printed report: machine, settings, the table and its legend."""
+    lines = machine_lines(info)
+    lines.append(
+        f"runs: {runs} per system (after one warm-up), interleaved, "
+        f"{pause:g} s idle before each; median (min-max)"
+    )
+    for name, text in TEXTS.items():
+        lines.append(f"{name}: {len(text.split())} words, {len(text)} chars")
+    lines += [
+        "",
+        render_table(results),
+        "",
+        "TTFA = time to first audio chunk; total = time to last chunk (socket: to `done`);\n"
+        "RTF = total / audio seconds; x RT = times faster than real time;\n"
+        "*/raw, */raw1t = ratio of medians to raw piper (ONNX Runtime default threads, as\n"
+        "ttsd serve runs by default / 1 thread) on the same text in this run.",
+    ]
+    return "\n".join(lines)
+
+
+def document(
+    info: dict[str, Any], results: list[Series], runs: int, pause: float
+) -> dict[str, Any]:
+    """Everything measured, for `--json`."""
+    return {
+        "machine": info,
+        "runs": runs,
+        "pause_s": pause,
+        "texts": TEXTS,
+        "results": [
+            {
+                "system": s.system,
+                "text": s.text,
+                "samples": [asdict(x) for x in s.samples],
+                "median": {
+                    "ttfa_s": s.median(lambda x: x.ttfa_s),
+                    "total_s": s.median(lambda x: x.total_s),
+                    "audio_s": s.median(lambda x: x.audio_s),
+                    "rtf": s.median(lambda x: x.rtf),
+                },
+            }
+            for s in results
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5, help="measured runs per system [5]")
@@ -322,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write all samples to this file")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.pause < 0:
@@ -331,63 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(f"benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-
-    cores = info["cpus"]
-    if info["usable_cpus"] not in (None, cores):
-        cores = f"{cores} ({info['usable_cpus']} usable)"
-    load = ", ".join(f"{x:.2f}" for x in info["loadavg_start"])
-    load_end = ", ".join(f"{x:.2f}" for x in info["loadavg_end"])
-    print(f"machine: {info['cpu']}, {cores} CPUs, {info['platform']}")
-    print(
-        f"python {info['python']}, onnxruntime {info['onnxruntime']}, "
-        f"piper-tts {info['piper_tts']}, ttsd {info['ttsd']}"
-    )
-    print(f"load average at start: {load}; at end: {load_end}")
-    server = info["server_settings"]
-    print(
-        f"ttsd serve defaults: workers={server['workers']}, "
-        f"engine_threads={server['engine_threads']} (ONNX Runtime threads per synthesis)"
-    )
-    print(
-        f"runs: {args.runs} per system (after one warm-up), interleaved, "
-        f"{args.pause:g} s idle before each; median (min-max)"
-    )
-    for name, text in TEXTS.items():
-        print(f"{name}: {len(text.split())} words, {len(text)} chars")
-    print()
-    print(render_table(results))
-    print()
-    print(
-        "TTFA = time to first audio chunk; total = time to last chunk (socket: to `done`);\n"
-        "RTF = total / audio seconds; x RT = times faster than real time;\n"
-        "*/raw, */raw1t = ratio of medians to raw piper (ONNX Runtime default threads, as\n"
-        "ttsd serve runs by default / 1 thread) on the same text in this run."
-    )
-    for warning in _audio_warnings(results):
+    print(report(info, results, args.runs, args.pause))
+    for warning in audio_warnings(results):
         print(warning, file=sys.stderr)
-
     if args.json is not None:
-        document = {
-            "machine": info,
-            "runs": args.runs,
-            "pause_s": args.pause,
-            "texts": TEXTS,
-            "results": [
-                {
-                    "system": s.system,
-                    "text": s.text,
-                    "samples": [asdict(x) for x in s.samples],
-                    "median": {
-                        "ttfa_s": s.median(lambda x: x.ttfa_s),
-                        "total_s": s.median(lambda x: x.total_s),
-                        "audio_s": s.median(lambda x: x.audio_s),
-                        "rtf": s.median(lambda x: x.rtf),
-                    },
-                }
-                for s in results
-            ],
-        }
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(document(info, results, args.runs, args.pause), indent=2) + "\n"
+        args.json.write_text(text, encoding="utf-8")
     return 0
 
 
