@@ -1,11 +1,13 @@
 """Priority scheduling of synthesis steps on worker threads."""
 
 import asyncio
+import math
 import threading
 
 import pytest
 
 from ttsd.server.scheduler import Priority, Scheduler
+from ttsd.server.synthesis import Playback
 
 
 async def test_steps_run_off_the_event_loop_and_return_their_result() -> None:
@@ -85,3 +87,37 @@ async def test_errors_in_steps_reach_the_caller_and_free_the_slot() -> None:
 def test_at_least_one_worker() -> None:
     with pytest.raises(ValueError):
         Scheduler(0)
+
+
+async def test_streaming_steps_run_earliest_deadline_first() -> None:
+    """Among streams, the one whose listener runs dry first is served first."""
+    scheduler = Scheduler(1)
+    release = threading.Event()
+    order: list[str] = []
+    blocker = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    await asyncio.sleep(0.01)
+    steps = [
+        asyncio.create_task(
+            scheduler.run(lambda name=name: order.append(name), Priority.STREAMING, deadline)
+        )
+        for name, deadline in [("late", 30.0), ("soon", 10.0), ("middle", 20.0)]
+    ]
+    await asyncio.sleep(0.01)
+    first = asyncio.create_task(scheduler.run(lambda: order.append("first"), Priority.FIRST_AUDIO))
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.gather(blocker, first, *steps)
+    assert order == ["first", "soon", "middle", "late"]
+    scheduler.shutdown()
+
+
+def test_playback_deadline_follows_the_audio_produced() -> None:
+    playback = Playback()
+    assert not playback.started
+    assert playback.urgency(5.0) == (Priority.FIRST_AUDIO, math.inf)
+    playback.mark_started()
+    started_at = playback.first_audio_at
+    assert started_at is not None
+    playback.mark_started()  # only the first call counts
+    assert playback.first_audio_at == started_at
+    assert playback.urgency(2.5) == (Priority.STREAMING, started_at + 2.5)

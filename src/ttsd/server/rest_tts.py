@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
 from typing import Final
 
 import orjson
@@ -42,7 +41,7 @@ from ttsd.protocol.rest import BytesRequest, SseRequest, parse_bytes_request, pa
 from ttsd.server.http import read_json
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
-from ttsd.server.synthesis import is_engine_error, stream_segment, synthesis_error
+from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,13 +54,6 @@ MEDIA_TYPES: Final = {
 SSE_MEDIA_TYPE: Final = "text/event-stream"
 
 
-@dataclass
-class _Progress:
-    """Whether a stream has produced audio yet (its scheduling priority depends on it)."""
-
-    started: bool = False
-
-
 async def _synthesized(
     runtime: Runtime,
     spec: BytesRequest | SseRequest,
@@ -72,7 +64,7 @@ async def _synthesized(
     timings: bool,
 ) -> AsyncGenerator[bytes, None]:
     """`finalize(rendered)` of each chunk of the request's transcript, as one segment."""
-    progress = _Progress()
+    playback = Playback()
     options = SynthesisOptions(speed=spec.speed or 1.0, volume=spec.volume or 1.0, timings=timings)
     pieces = stream_segment(
         runtime.scheduler,
@@ -82,12 +74,12 @@ async def _synthesized(
         options,
         renderer,
         finalize,
-        started=lambda: progress.started,
+        playback=playback,
     )
     async with aclosing(pieces):
         async for piece in pieces:
             if piece:
-                progress.started = True
+                playback.mark_started()
                 yield piece
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import IntEnum
@@ -42,7 +43,7 @@ class Scheduler:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ttsd-synth")
         self._free = workers
         self._order = itertools.count()
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[int, float, int, asyncio.Future[None]]] = []
         self._running = 0
 
     @property
@@ -55,9 +56,12 @@ class Scheduler:
         """Steps on a worker now."""
         return self._running
 
-    async def run(self, step: Callable[[], T], priority: Priority) -> T:
-        """Run `step` on a worker when its turn comes and return its result."""
-        await self._acquire(priority)
+    async def run(self, step: Callable[[], T], priority: Priority, deadline: float = math.inf) -> T:
+        """Run `step` on a worker when its turn comes and return its result.
+
+        Within a priority, earlier `deadline`s (monotonic seconds) go first, then arrival.
+        """
+        await self._acquire(priority, deadline)
         loop = asyncio.get_running_loop()
         try:
             future: Future[T] = self._executor.submit(step)
@@ -72,12 +76,12 @@ class Scheduler:
         """Stop accepting work; running steps finish in the background."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _acquire(self, priority: Priority) -> None:
+    async def _acquire(self, priority: Priority, deadline: float) -> None:
         if self._free > 0 and not self.queued:
             self._free -= 1
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (int(priority), next(self._order), waiter))
+        heapq.heappush(self._waiting, (int(priority), deadline, next(self._order), waiter))
         try:
             await waiter
         except asyncio.CancelledError:

@@ -7,8 +7,10 @@ so the event loop only moves finished payloads.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 from ttsd.engines.base import AudioChunk, Engine, EngineError, SynthesisOptions, VoiceNotFound
@@ -28,23 +30,55 @@ async def stream_segment(
     renderer: AudioRenderer,
     finalize: Callable[[RenderedAudio], T],
     *,
-    started: Callable[[], bool],
+    playback: Playback,
 ) -> AsyncGenerator[T, None]:
     """Yield `finalize(rendered)` for each chunk of `text`, then for the resampler's tail.
 
-    `started()` says whether the stream has already produced audio: until it has, its
-    steps run at first-audio priority (design.md "Architecture").
+    Until the stream has produced audio (`playback.mark_started()`, called by the caller
+    when it sends some), its steps run at first-audio priority (design.md
+    "Architecture"); after that, by when its listener would run out of audio.
     """
     if not text.strip():
         return
     chunks = engine.synthesize(text, voice_id, options)
     while True:
-        priority = Priority.STREAMING if started() else Priority.FIRST_AUDIO
-        result = await scheduler.run(_step(chunks, renderer, finalize), priority)
+        result = await scheduler.run(
+            _step(chunks, renderer, finalize), *playback.urgency(renderer.clock)
+        )
         if result is None:
             break
         yield result[0]
-    yield await scheduler.run(lambda: finalize(renderer.finish()), Priority.STREAMING)
+    yield await scheduler.run(
+        lambda: finalize(renderer.finish()), *playback.urgency(renderer.clock)
+    )
+
+
+@dataclass
+class Playback:
+    """When a stream's listener started hearing it, so the scheduler knows its deadline."""
+
+    #: monotonic time of the stream's first audio, None before it
+    first_audio_at: float | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the stream has sent audio."""
+        return self.first_audio_at is not None
+
+    def mark_started(self) -> None:
+        """The stream sent audio now (the first call counts)."""
+        if self.first_audio_at is None:
+            self.first_audio_at = time.monotonic()
+
+    def urgency(self, audio_seconds: float) -> tuple[Priority, float]:
+        """Scheduler priority and deadline with `audio_seconds` of audio produced so far.
+
+        A listener who started at `first_audio_at` runs dry at `first_audio_at +
+        audio_seconds` (real-time playback); the earliest such deadline is served first.
+        """
+        if self.first_audio_at is None:
+            return Priority.FIRST_AUDIO, math.inf
+        return Priority.STREAMING, self.first_audio_at + audio_seconds
 
 
 def _step(

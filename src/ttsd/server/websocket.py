@@ -32,7 +32,7 @@ from ttsd.protocol.frames import flush_done_frame
 from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
-from ttsd.server.synthesis import is_engine_error, stream_segment, synthesis_error
+from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
 from ttsd.text.segmenter import find_release_point, first_clause_end
 
 _LOGGER = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class ContextRunner:
         self._renderer = AudioRenderer(fmt.encoding, fmt.sample_rate)
         self._max_frame_bytes = session.runtime.settings.max_audio_frame_bytes
         self._engine = session.runtime.registry.engine(spec.engine)
-        self._audio_started = False
+        self._playback = Playback()
         self.task = asyncio.create_task(self._run(), name=f"ttsd-context-{spec.context_id}")
 
     async def _run(self) -> None:
@@ -239,12 +239,13 @@ class ContextRunner:
             options,
             self._renderer,
             lambda rendered: self._frames(rendered, segment.flush_id),
-            started=lambda: self._audio_started,
+            playback=self._playback,
         )
         async for batch in payloads:
             for payload in batch:
                 await outbox.put_audio(context_id, payload)
-            self._audio_started = self._audio_started or bool(batch)
+            if batch:
+                self._playback.mark_started()
         if segment.closes_flush:
             await outbox.put_control(
                 context_id, orjson.dumps(flush_done_frame(context_id, segment.flush_id))
