@@ -14,8 +14,12 @@ from ttsd.audio.wav import wav_header
 from ttsd.protocol.formats import BYTES_PER_SAMPLE, Container, Encoding
 
 #: File extensions and the container each one means.
-CONTAINERS_BY_SUFFIX = {".wav": Container.WAV, ".mp3": Container.MP3, ".raw": Container.RAW}
-CONTAINERS_BY_SUFFIX[".pcm"] = Container.RAW
+CONTAINERS_BY_SUFFIX = {
+    ".wav": Container.WAV,
+    ".mp3": Container.MP3,
+    ".raw": Container.RAW,
+    ".pcm": Container.RAW,
+}
 
 
 @dataclass(frozen=True)
