@@ -49,6 +49,7 @@ def test_flags_set_every_limit(started: dict[str, Any]) -> None:
         "--max-message-bytes", "5000", "--max-pending-chars", "700",
         "--context-idle-timeout", "2.5", "--connection-idle-timeout", "60",
         "--flush-id-base", "0", "--workers", "2", "--engine-threads", "1", "--strict-voices",
+        "--first-segment-delay", "250",
     )  # fmt: skip
     assert code == 0, output
     settings: Settings = started["settings"]
@@ -60,6 +61,7 @@ def test_flags_set_every_limit(started: dict[str, Any]) -> None:
     )
     assert (limits.max_pending_chars, limits.context_idle_timeout_s) == (700, 2.5)
     assert limits.flush_id_base == 0 and settings.strict_voices
+    assert limits.first_segment_delay_ms == 250
     assert (settings.connection_idle_timeout_s, settings.workers, settings.engine_threads) == (
         60,
         2,
@@ -112,3 +114,24 @@ def test_a_config_file_with_a_typo_is_a_usage_error(tmp_path: Path) -> None:
     code, output = serve("--config", str(config))
     assert code == 2
     assert "max_context" in output
+
+
+def test_first_segment_delay_from_the_config_file_and_the_flag(
+    started: dict[str, Any], tmp_path: Path
+) -> None:
+    assert serve()[0] == 0
+    assert started["settings"].limits.first_segment_delay_ms == 150
+    config = tmp_path / "ttsd.toml"
+    config.write_text("[limits]\nfirst_segment_delay_ms = 0\n")
+    code, output = serve("--config", str(config))
+    assert code == 0, output
+    assert started["settings"].limits.first_segment_delay_ms == 0
+    code, output = serve("--config", str(config), "--first-segment-delay", "90")
+    assert code == 0, output
+    assert started["settings"].limits.first_segment_delay_ms == 90
+
+
+def test_a_negative_first_segment_delay_is_a_usage_error(started: dict[str, Any]) -> None:
+    code, output = serve("--first-segment-delay", "-1")
+    assert code == 2
+    assert "--first-segment-delay" in output

@@ -28,8 +28,9 @@ from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.events import AbortContext, Event, OpenContext, QueueSegment, SendFrame
 from ttsd.protocol.formats import Encoding
 from ttsd.protocol.frames import Frame, done_frame
+from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import OutputFormat
-from ttsd.text.segmenter import find_release_point, first_clause_end
+from ttsd.text.segmenter import find_release_point, first_clause_end, first_phrase_end
 
 
 def serial_of(events: list[Event]) -> int:
@@ -683,3 +684,76 @@ def test_only_the_first_text_of_a_context_is_cut() -> None:
     assert [s.text for s in segments(core.receive_text(orjson.dumps(later), 0.0))] == [
         "Well, as I said before, the fox jumps."
     ]
+
+
+# --- a slowly streamed first sentence is cut at a phrase (first_segment_delay_ms) --------
+
+
+def _phrase_core(**limits: Any) -> ConnectionCore:
+    """A core wired as the WebSocket endpoint wires it: every finder."""
+    return ConnectionCore(
+        resolver=FakeResolver(),
+        release_finder=find_release_point,
+        clause_finder=first_clause_end,
+        phrase_finder=first_phrase_end,
+        limits=Limits(**limits),
+        request_id="req",
+    )
+
+
+def _stream(core: ConnectionCore, context_id: str, words: list[str], start: float) -> None:
+    for i, word in enumerate(words):
+        assert (
+            segments(
+                send(
+                    core,
+                    context_id=context_id,
+                    transcript=word,
+                    now=start + i * 0.03,
+                    **{"continue": True},
+                )
+            )
+            == []
+        )
+
+
+def test_the_default_first_segment_delay_is_150_ms() -> None:
+    assert Limits().first_segment_delay_ms == 150
+
+
+def test_poll_cuts_a_first_sentence_at_a_phrase_when_the_delay_runs_out() -> None:
+    core = _phrase_core()
+    _stream(core, "a", ["Thanks", " for", " calling", " our", " support"], start=1.0)
+    assert core.next_deadline() == pytest.approx(1.15)
+    assert core.poll(1.149) == []
+    events = core.poll(1.15)
+    assert [(s.context_id, s.text, s.flush_id) for s in segments(events)] == [
+        ("a", "Thanks for calling ", 1)
+    ]
+    assert core.next_deadline() == pytest.approx(1.09 + 3.0)
+
+
+def test_a_failed_phrase_cut_leaves_no_busy_deadline() -> None:
+    core = _phrase_core()
+    _stream(core, "a", ["Thanks", " for", " calling", " our"], start=0.0)
+    assert core.next_deadline() == 0.15
+    assert core.poll(0.15) == []
+    assert core.next_deadline() == 3.0  # not 0.15 again, so the timer does not spin
+    events = send(core, context_id="a", transcript=" support", now=0.2, **{"continue": True})
+    assert [s.text for s in segments(events)] == ["Thanks for calling "]
+
+
+def test_each_context_has_its_own_first_phrase() -> None:
+    core = _phrase_core()
+    _stream(core, "a", ["Thanks", " for", " calling", " our", " support"], start=0.0)
+    _stream(core, "b", ["I", " went", " to", " the", " store"], start=0.1)
+    assert [s.text for s in segments(core.poll(0.15))] == ["Thanks for calling "]
+    assert core.next_deadline() == pytest.approx(0.25)
+    assert [(s.context_id, s.text) for s in segments(core.poll(0.25))] == [("b", "I went to ")]
+
+
+def test_first_segment_delay_zero_waits_for_the_sentence_as_before() -> None:
+    core = _phrase_core(first_segment_delay_ms=0)
+    _stream(core, "a", ["Thanks", " for", " calling", " our", " support"], start=0.0)
+    assert core.next_deadline() == 3.0
+    assert core.poll(2.0) == []

@@ -13,7 +13,8 @@ from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.events import ContextSpec, Segment
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import GenerationRequest, parse_message
-from ttsd.text.segmenter import find_release_point
+from ttsd.protocol.resolver import PhraseFinder
+from ttsd.text.segmenter import find_release_point, first_phrase_end
 
 
 def req(transcript: str = "", *, more: bool = True, **fields: Any) -> GenerationRequest:
@@ -25,7 +26,12 @@ def req(transcript: str = "", *, more: bool = True, **fields: Any) -> Generation
 
 
 def start(
-    transcript: str = "", *, now: float = 0.0, limits: Limits | None = None, **fields: Any
+    transcript: str = "",
+    *,
+    now: float = 0.0,
+    limits: Limits | None = None,
+    phrase_finder: PhraseFinder | None = None,
+    **fields: Any,
 ) -> tuple[ContextState, list[Segment]]:
     """Open a context the way `ConnectionCore` does: construct, then accept the first input."""
     first = req(transcript, **fields)
@@ -42,7 +48,12 @@ def start(
         use_normalized_timestamps=False,
     )
     state = ContextState(
-        spec, first, limits=limits or Limits(), release_finder=find_release_point, now=now
+        spec,
+        first,
+        limits=limits or Limits(),
+        release_finder=find_release_point,
+        phrase_finder=phrase_finder,
+        now=now,
     )
     return state, state.accept(first, now)
 
@@ -456,3 +467,175 @@ def test_switching_the_delay_to_zero_releases_held_text() -> None:
     state, _ = start("Hello there", now=0.0)
     assert texts(state.accept(req(" you", max_buffer_delay_ms=0), 1.0)) == ["Hello there you"]
     assert texts(state.accept(req(" and"), 2.0)) == [" and"]
+
+
+# --- first_segment_delay_ms: a slowly streamed first sentence is cut at a phrase --------
+
+#: An LLM's tokens, one word every 40 ms, each with its leading space.
+WORDS = ["Thanks", " for", " calling", " our", " support", " line", " today.", " I"]
+
+
+def stream(
+    words: list[str], *, every: float = 0.04, limits: Limits | None = None, **fields: Any
+) -> tuple[ContextState, list[Segment]]:
+    """Open a context with the phrase finder and send `words` at 0, `every`, 2*`every`, ..."""
+    state, released = start(
+        words[0], now=0.0, limits=limits, phrase_finder=first_phrase_end, **fields
+    )
+    for i, word in enumerate(words[1:], start=1):
+        released += state.accept(req(word), i * every)
+    return state, released
+
+
+def test_the_first_text_is_cut_at_a_phrase_when_the_first_segment_delay_runs_out() -> None:
+    state, released = stream(WORDS[:5], every=0.03)  # "Thanks for calling our support"
+    assert released == []
+    assert state.deadline() == 0.15  # from the first word, not the newest
+    assert state.poll(0.149) == []
+    segments = state.poll(0.15)
+    assert [(s.text, s.index, s.flush_id, s.closes_flush, s.is_last) for s in segments] == [
+        ("Thanks for calling ", 0, 1, False, False)
+    ]
+    # The rest keeps the arrival time of the input it came with (" our", t=0.09) and now
+    # waits for its sentence end like any later text.
+    assert state.deadline() == pytest.approx(0.09 + 3.0)
+    assert state.poll(0.5) == []
+    assert texts(state.accept(req(" line today. I"), 0.6)) == ["our support line today. "]
+
+
+def test_before_the_delay_nothing_is_cut_even_with_a_phrase_boundary() -> None:
+    state, released = start(
+        "Thanks for calling our support", now=0.0, phrase_finder=first_phrase_end
+    )
+    assert released == []
+    assert state.accept(req(" line"), 0.149) == []
+    assert texts(state.accept(req(" and"), 0.15)) == ["Thanks for calling "]
+
+
+def test_a_cut_through_one_input_keeps_the_rest_with_its_arrival_time() -> None:
+    state, _ = start("Thanks for calling our support", now=1.0, phrase_finder=first_phrase_end)
+    assert texts(state.poll(1.15)) == ["Thanks for calling "]
+    assert state.deadline() == 4.0
+
+
+def test_no_boundary_at_the_delay_arms_the_cut_for_the_next_word() -> None:
+    state, released = stream(WORDS[:4])  # "Thanks for calling our": "our" may be "ours"
+    assert released == []
+    assert state.poll(0.15) == []
+    # No busy loop: the phrase deadline has passed and is not reported again.
+    assert state.deadline() == 3.0
+    assert state.poll(0.155) == []
+    assert texts(state.accept(req(" support"), 0.16)) == ["Thanks for calling "]
+    assert state.deadline() == pytest.approx(0.12 + 3.0)
+
+
+def test_an_armed_cut_waits_as_long_as_no_word_completes_a_boundary() -> None:
+    state, _ = stream(["Thanks", " a", " lot"])
+    assert state.poll(0.15) == []
+    assert state.accept(req(" for"), 0.2) == []  # "for" is not known complete yet
+    assert state.deadline() == 3.0
+    assert texts(state.accept(req(" everything"), 0.25)) == ["Thanks a lot "]
+
+
+def test_a_word_after_a_late_poll_cuts_at_once() -> None:
+    """A timer that fires late does not matter: the next word past the delay tries too."""
+    state, released = stream(WORDS[:4])
+    assert released == []
+    assert texts(state.accept(req(" support"), 0.16)) == ["Thanks for calling "]
+
+
+def test_the_phrase_cut_is_for_the_first_release_only() -> None:
+    state, _ = stream(WORDS[:5], every=0.03)
+    assert texts(state.poll(0.15)) == ["Thanks for calling "]
+    # Later text waits for its sentence end (or max_buffer_delay_ms), phrases or not.
+    for i, word in enumerate([" line", " and", " the", " rest", " of", " it"]):
+        assert state.accept(req(word), 0.2 + i * 0.04) == []
+    assert state.poll(1.0) == []
+
+
+def test_no_phrase_cut_after_a_sentence_was_released() -> None:
+    state, released = start("Hello there. ", phrase_finder=first_phrase_end)
+    assert texts(released) == ["Hello there. "]
+    assert state.accept(req("Thanks for calling our support"), 1.0) == []
+    assert state.deadline() == 4.0
+    assert state.poll(1.15) == []
+    assert state.accept(req(" line"), 1.2) == []
+
+
+def test_no_phrase_cut_after_a_flush() -> None:
+    state, _ = start("Hi", phrase_finder=first_phrase_end)
+    assert texts(state.accept(req(" there", flush=True), 0.05)) == ["Hi there"]
+    assert state.accept(req("Thanks for calling our support"), 0.1) == []
+    assert state.deadline() == pytest.approx(3.1)
+    assert state.poll(0.3) == []
+
+
+def test_a_flush_before_the_delay_releases_everything_with_its_flush_id() -> None:
+    state, released = stream(WORDS[:4])
+    assert released == []
+    flushed = state.accept(req(" support", flush=True), 0.149)
+    assert [(s.text, s.flush_id, s.closes_flush) for s in flushed] == [
+        ("Thanks for calling our support", 1, True)
+    ]
+    assert state.poll(0.15) == []
+    after = state.accept(req("Then more of the text"), 0.2)
+    assert after == []
+    assert state.deadline() == pytest.approx(3.2)
+    assert [s.flush_id for s in state.poll(3.2)] == [2]
+
+
+def test_continue_false_before_the_delay_releases_everything() -> None:
+    state, _ = stream(WORDS[:4])
+    last = state.accept(req(" support", more=False), 0.149)
+    assert [(s.text, s.is_last) for s in last] == [("Thanks for calling our support", True)]
+    assert state.deadline() is None
+
+
+def test_first_segment_delay_zero_turns_the_cut_off() -> None:
+    state, released = stream(WORDS[:6], limits=Limits(first_segment_delay_ms=0))
+    assert released == []
+    assert state.deadline() == 3.0
+    assert state.poll(0.15) == []
+    assert state.poll(2.999) == []
+    assert texts(state.poll(3.0)) == ["Thanks for calling our support line"]
+
+
+def test_without_a_phrase_finder_there_is_no_cut() -> None:
+    state, released = start("Thanks for calling our support", now=0.0)
+    assert released == []
+    assert state.deadline() == 3.0
+    assert state.poll(0.15) == []
+
+
+@pytest.mark.parametrize("delay", [100, 150])
+def test_a_max_buffer_delay_up_to_the_first_segment_delay_wins(delay: int) -> None:
+    state, released = stream(WORDS[:5], every=0.03, max_buffer_delay_ms=delay)
+    assert released == []
+    if delay == 100:
+        assert state.deadline() == 0.1
+        assert texts(state.poll(0.1)) == ["Thanks for calling our support"]  # all of it
+    else:
+        assert state.deadline() == 0.15
+        assert texts(state.poll(0.15)) == ["Thanks for calling our support"]
+
+
+def test_max_buffer_delay_zero_releases_every_input_as_before() -> None:
+    _, released = stream(WORDS[:3], max_buffer_delay_ms=0)
+    assert texts(released) == ["Thanks", " for", " calling"]
+
+
+def test_a_request_that_lowers_the_delay_later_turns_the_cut_off() -> None:
+    state, _ = stream(WORDS[:4])
+    assert state.poll(0.15) == []  # armed
+    assert state.accept(req(" support", max_buffer_delay_ms=150), 0.16) == []
+    assert state.deadline() == 0.15
+    assert texts(state.poll(0.16)) == ["Thanks for calling our support"]
+
+
+def test_other_languages_wait_for_a_sentence_end() -> None:
+    """The finder knows English function words only; a context in another language waits."""
+    state, _ = stream(WORDS[:5], every=0.03, language="de")
+    assert state.deadline() == 3.0
+    assert state.poll(0.2) == []
+    english, _ = stream(WORDS[:5], every=0.03, language="en")
+    assert texts(english.poll(0.15)) == ["Thanks for calling "]

@@ -79,6 +79,13 @@ from ttsd.server.settings import (
     help="First flush_id of a context: 1 (docs) or 0 (0-based clients).",
 )
 @click.option(
+    "--first-segment-delay",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Milliseconds a context's first text waits for a sentence or clause end before it "
+    "is cut at a phrase boundary (0: off) [default: 150].",
+)
+@click.option(
     "--ssl-certfile",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Serve HTTPS/WSS with this certificate (PEM); the JS SDK always dials wss://.",
@@ -110,6 +117,7 @@ def serve(
     context_idle_timeout: float | None,
     connection_idle_timeout: float | None,
     flush_id_base: int | None,
+    first_segment_delay: int | None,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
     log_level: str | None,
@@ -147,6 +155,7 @@ def serve(
         "max_pending_chars": max_pending_chars,
         "context_idle_timeout_s": context_idle_timeout,
         "flush_id_base": flush_id_base,
+        "first_segment_delay_ms": first_segment_delay,
     }
     settings = replace(
         settings,

@@ -26,13 +26,15 @@ from ttsd.protocol.events import (
 from ttsd.protocol.frames import done_frame, error_frame
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import CancelRequest, GenerationRequest, parse_message
-from ttsd.protocol.resolver import ClauseFinder, ReleaseFinder, Resolver
+from ttsd.protocol.resolver import ClauseFinder, PhraseFinder, ReleaseFinder, Resolver
 
 
 class ConnectionCore:
     """Protocol state of one connection. Every method is synchronous and does no I/O.
 
     `now` arguments are monotonic seconds supplied by the caller, so tests control time.
+    `clause_finder` and `phrase_finder` shape a context's first segment (design.md
+    "max_buffer_delay_ms"); None leaves that cut out.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class ConnectionCore:
         resolver: Resolver,
         release_finder: ReleaseFinder,
         clause_finder: ClauseFinder | None = None,
+        phrase_finder: PhraseFinder | None = None,
         limits: Limits | None = None,
         request_id: str | None = None,
     ) -> None:
@@ -49,6 +52,7 @@ class ConnectionCore:
         self._resolver = resolver
         self._release_finder = release_finder
         self._clause_finder = clause_finder
+        self._phrase_finder = phrase_finder
         self._contexts: dict[str, ContextState] = {}
         self._serial = 0
 
@@ -213,6 +217,7 @@ class ConnectionCore:
             limits=self.limits,
             release_finder=self._release_finder,
             clause_finder=self._clause_finder,
+            phrase_finder=self._phrase_finder,
             now=now,
         )
         try:

@@ -2,8 +2,9 @@
 
 Implements protocol.md §4 with design.md's decisions: text is concatenated verbatim
 across inputs, held for at most `max_buffer_delay_ms` but released early at sentence
-ends (and, for the first segment, at a clause end), and cut into segments each tagged
-with the `flush_id` that manual flushes advance.
+ends (and, for the first segment, at a clause end, or at a phrase boundary once it has
+waited `first_segment_delay_ms`), and cut into segments each tagged with the `flush_id`
+that manual flushes advance.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.events import ContextSpec, Segment
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import GenerationRequest
-from ttsd.protocol.resolver import ClauseFinder, ReleaseFinder
+from ttsd.protocol.resolver import ClauseFinder, PhraseFinder, ReleaseFinder
 
 
 class Phase(Enum):
@@ -41,6 +42,7 @@ class ContextState:
         limits: Limits,
         release_finder: ReleaseFinder,
         clause_finder: ClauseFinder | None = None,
+        phrase_finder: PhraseFinder | None = None,
         now: float,
     ) -> None:
         self.spec = spec
@@ -49,6 +51,13 @@ class ContextState:
         self._limits = limits
         self._release_finder = release_finder
         self._clause_finder = clause_finder
+        # The phrase finder knows English function words only: other languages wait for
+        # a sentence or clause end as before.
+        language = (first.language or "en").lower()
+        self._phrase_finder = phrase_finder if language.startswith("en") else None
+        # True once a phrase cut was due and found no boundary: from then on each new
+        # input tries again, and `deadline` stops reporting the (past) phrase deadline.
+        self._phrase_armed = False
         self._first = first
         self._buffer = ""
         # (offset in buffer, arrival time) of each input still in the buffer, so that the
@@ -141,6 +150,10 @@ class ContextState:
             first_segment=not self._released_text,
             min_clause_words=self._limits.min_clause_words,
         )
+        if end == 0:
+            phrase_due = self._phrase_deadline()
+            if self._phrase_armed or (phrase_due is not None and now >= phrase_due):
+                return self._phrase_cut()
         return self._release(end)
 
     def deadline(self) -> float | None:
@@ -148,7 +161,9 @@ class ContextState:
         if self.phase is not Phase.OPEN:
             return None
         if self._buffer.strip():
-            return self._arrivals[0][1] + self._max_buffer_delay_ms / 1000
+            due = self._arrivals[0][1] + self._max_buffer_delay_ms / 1000
+            phrase_due = self._phrase_deadline()
+            return due if phrase_due is None else min(due, phrase_due)
         if self._outstanding == 0:
             return self._idle_since + self._limits.context_idle_timeout_s
         return None
@@ -159,6 +174,9 @@ class ContextState:
         if deadline is None or now < deadline:
             return []
         if self._buffer.strip():
+            if now < self._arrivals[0][1] + self._max_buffer_delay_ms / 1000:
+                # Only the first-segment delay ran out: cut at a phrase boundary, if any.
+                return self._phrase_cut()
             return self._release(len(self._buffer))
         self.phase = Phase.CLOSING
         return self._cut(len(self._buffer), closes_flush=False, is_last=True)
@@ -168,6 +186,39 @@ class ContextState:
         self._outstanding -= 1
         self._queued_chars -= len(segment.text)
         self._idle_since = now
+
+    def _phrase_cut_applies(self) -> bool:
+        """Whether the context's first text may still be cut at a phrase boundary.
+
+        Only until the context releases its first text: a slowly streamed first sentence
+        would otherwise delay the first audio until it is complete (design.md
+        "max_buffer_delay_ms"); later text has audio ahead of it and waits for sentences.
+        A client's `max_buffer_delay_ms` of 0, or one no longer than the first-segment
+        delay, already releases sooner or as soon, and is left to do so.
+        """
+        delay = self._limits.first_segment_delay_ms
+        return (
+            self._phrase_finder is not None
+            and not self._released_text
+            and self.phase is Phase.OPEN
+            and 0 < delay < self._max_buffer_delay_ms
+        )
+
+    def _phrase_deadline(self) -> float | None:
+        """When the first text is due for a phrase cut; None when that rule is off or armed."""
+        if self._phrase_armed or not self._phrase_cut_applies() or not self._arrivals:
+            return None
+        return self._arrivals[0][1] + self._limits.first_segment_delay_ms / 1000
+
+    def _phrase_cut(self) -> list[Segment]:
+        """Release the buffer up to its last phrase boundary, or arm for the next input."""
+        if not self._phrase_cut_applies() or self._phrase_finder is None:
+            return []
+        end = self._phrase_finder(self._buffer, min_words=self._limits.min_clause_words)
+        # No boundary yet ("Thanks for calling our": "our" may become "ours"): wait for more
+        # words instead of polling again and again.
+        self._phrase_armed = end == 0
+        return self._release(end)
 
     def _release(self, end: int) -> list[Segment]:
         if end <= 0 or not self._buffer[:end].strip():

@@ -23,5 +23,8 @@ class Limits:
     default_max_buffer_delay_ms: int = 3000
     #: first `flush_id` of a context (1 as the docs say; 0 for 0-based clients)
     flush_id_base: int = 1
-    #: words a first segment needs before it may be cut at a clause end
+    #: words a first segment needs before it may be cut at a clause end (or a phrase boundary)
     min_clause_words: int = 3
+    #: a context's first text that has waited this long for a sentence or clause end is cut
+    #: at a phrase boundary ("Thanks for calling | our ..."), in ms (0 turns this off)
+    first_segment_delay_ms: int = 150

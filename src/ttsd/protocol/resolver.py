@@ -56,3 +56,11 @@ class ClauseFinder(Protocol):
     def __call__(self, text: str, *, min_words: int) -> int:
         """End index of the first clause with `min_words` words, 0 if none."""
         ...
+
+
+class PhraseFinder(Protocol):
+    """Finds where a context's first text may be cut before a phrase-opening word."""
+
+    def __call__(self, text: str, *, min_words: int) -> int:
+        """End index of the longest prefix that ends before a phrase, 0 if none."""
+        ...

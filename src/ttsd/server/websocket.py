@@ -33,7 +33,7 @@ from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
-from ttsd.text.segmenter import find_release_point, first_clause_end
+from ttsd.text.segmenter import find_release_point, first_clause_end, first_phrase_end
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class WebSocketSession:
             resolver=runtime.registry,
             release_finder=find_release_point,
             clause_finder=first_clause_end,
+            phrase_finder=first_phrase_end,
             limits=settings.limits,
             request_id=request_id,
         )

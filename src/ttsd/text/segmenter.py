@@ -5,6 +5,8 @@ a buffer. `find_release_point` says how much of that buffer can be synthesized n
 the last sentence end (or, for the first segment of a context, the last clause end once the
 clause has a few words). A released prefix carries its punctuation, the closing quotes or
 brackets after it and the whitespace after those, so what remains starts at the next word.
+`first_phrase_end` is the fallback for a context's first text that has waited a while for
+either: a cut before an English function word ("Thanks for calling | our support ...").
 
 A false boundary (cutting "Dr. Smith" or "3.5") is worse than waiting for one more token,
 so every doubtful case waits: the server's `max_buffer_delay_ms` bounds the wait anyway.
@@ -17,9 +19,9 @@ from __future__ import annotations
 
 import re
 
-from ttsd.text.words import count_words
+from ttsd.text.words import count_words, word_spans
 
-__all__ = ["find_release_point", "first_clause_end", "split_sentences"]
+__all__ = ["find_release_point", "first_clause_end", "first_phrase_end", "split_sentences"]
 
 # Closing quotes/brackets that belong to the sentence they close: `He said "Stop." Then`.
 _CLOSERS = "\"'”’»)]}」』）》"
@@ -46,6 +48,22 @@ _PARAGRAPH = re.compile(r"\n[^\S\n]*\n\s*")
 # (so "1,000" and "3:30" are never candidates), or a spaced dash (" — ", " – ", " -- ";
 # "well-known" and "1990–2000" are not candidates).
 _CLAUSE_END = re.compile(rf"[,;:][{re.escape(_CLOSERS)}]*\s+|\s(?:—|–|--)\s+")
+
+# English function words that open a phrase: a speaker may pause before them ("Thanks for
+# calling | our support line"), so a first segment cut there still sounds natural.
+# Prepositions, conjunctions, relative words, articles and possessive/demonstrative
+# determiners; lowercase.
+# fmt: off
+_PHRASE_OPENERS = frozenset({
+    "for", "to", "in", "on", "at", "of", "with", "from", "by", "about", "after", "before",
+    "during", "through", "without", "into",
+    "and", "but", "or", "so", "because", "although", "though", "while", "when", "where",
+    "if", "unless", "until", "since", "than",
+    "that", "which", "who", "whom", "whose",
+    "a", "an", "the", "my", "your", "our", "their", "his", "her", "its", "this", "these",
+    "those",
+})
+# fmt: on
 
 # Abbreviations that do not end a sentence in practice: titles before a name ("Dr. Smith"),
 # "vs.", "e.g.", "i.e." and friends. Lowercase, without the final period.
@@ -108,6 +126,39 @@ def first_clause_end(text: str, *, min_words: int = 3) -> int:
         if count_words(text, 0, m.start()) >= min_words and not _has_open_bracket(text, m.end()):
             return m.end()
     return 0
+
+
+def first_phrase_end(text: str, *, min_words: int = 3) -> int:
+    """End of the longest prefix of `text` that stops right before a phrase-opening word, or 0.
+
+    For a context's first text that has waited too long for a sentence or clause end
+    (design.md "max_buffer_delay_ms"): "Thanks for calling our support" gives "Thanks for
+    calling " (the whitespace stays with the prefix; the rest starts at "our"). The
+    phrase-opening word (a preposition, conjunction, relative word, article or possessive
+    determiner, in any case) must be followed by whitespace, since a streamed "our" may
+    still become "ours"; at least `min_words` words (and at least one) must precede it;
+    and no bracket or double quote may be open at the cut.
+
+    0 when there is no such boundary, and 0 as well when `text` already has a sentence end
+    or a clause end of `min_words` words: `find_release_point` releases those, and a
+    phrase cut is only the fallback for text that has neither, so it never competes with
+    (or cuts past) a better boundary.
+    """
+    if any(_ends_sentence(text, m, 0) for m in _sentence_candidates(text)):
+        return 0
+    if _last_clause_end(text, 0, min_words):
+        return 0
+    cut = 0
+    for index, (start, end) in enumerate(word_spans(text)):
+        # Tokens are maximal runs of non-space: `end < len(text)` means whitespace follows.
+        if (
+            index >= max(1, min_words)
+            and end < len(text)
+            and text[start:end].lower() in _PHRASE_OPENERS
+            and not _has_open_bracket(text, start)
+        ):
+            cut = start
+    return cut
 
 
 def split_sentences(text: str) -> list[str]:
