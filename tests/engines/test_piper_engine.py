@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from ttsd.engines.base import SynthesisOptions, VoiceNotFound
+from ttsd.engines.base import SynthesisOptions, VoiceNotFound, running_with_threads
 from ttsd.engines.piper import PiperEngine, default_voice_file
 from ttsd.text.words import split_words
 
@@ -78,3 +78,31 @@ def test_blank_text_yields_nothing(engine: PiperEngine) -> None:
 def test_an_unknown_voice_raises(engine: PiperEngine) -> None:
     with pytest.raises(VoiceNotFound):
         next(iter(engine.synthesize("Hi", "nobody", SynthesisOptions())))
+
+
+def test_steps_run_on_the_session_with_the_cores_they_were_given() -> None:
+    """A two-thread engine that also keeps one-thread sessions speaks alike on both, and
+    a step's `running_with_threads` picks the session."""
+    engine = PiperEngine([default_voice_file()], intra_op_threads=2, shared_threads=1)
+    engine.load()
+    text = "The quick brown fox jumps over the lazy dog."
+    durations = {}
+    for threads in (2, 1, None):
+        with running_with_threads(threads):
+            chunks = list(engine.synthesize(text, VOICE, SynthesisOptions(timings=True)))
+        assert [w.text for c in chunks for w in c.words] == split_words(text)
+        assert float(np.sqrt(np.mean(chunks[0].samples ** 2))) > 0.03
+        durations[threads] = sum(c.duration for c in chunks)
+    # VITS samples its durations, so lengths differ a little from run to run.
+    assert max(durations.values()) < 1.25 * min(durations.values())
+    sessions = engine._loaded[VOICE].by_threads
+    assert set(sessions) == {2, 1}
+    for threads, voice in sessions.items():
+        options = voice.session.get_session_options()
+        assert options.intra_op_num_threads == threads
+
+
+def test_without_shared_threads_there_is_one_session() -> None:
+    engine = PiperEngine([default_voice_file()], intra_op_threads=1, shared_threads=1)
+    engine.load()
+    assert list(engine._loaded[VOICE].by_threads) == [1]

@@ -75,7 +75,9 @@ def serve_app(tone_engine: ToneEngine) -> ServedFactory:
     @contextmanager
     def factory(settings: Settings | None = None, **registry_options: Any) -> Iterator[Served]:
         registry = EngineRegistry([tone_engine], **registry_options)
-        app = create_app(settings or Settings(workers=2), registry)
+        # Two one-core workers: every step takes one slot, so a test can hold two at once
+        # (the widening of a lone step is tested in test_scheduler.py).
+        app = create_app(settings or Settings(workers=2, engine_threads=1), registry)
         loops: list[asyncio.AbstractEventLoop] = []
         app.add_middleware(LoopProbe, loops=loops)
         with live_server(app) as base:

@@ -172,9 +172,11 @@ def test_a_request_id_on_every_response(http: httpx.Client) -> None:
 
 @pytest.fixture
 def holding() -> Iterator[tuple[str, HoldingToneEngine]]:
-    """A server whose engine holds each request's second sentence until released."""
+    """A server whose engine holds each request's second sentence until released.
+
+    Two one-core workers: a held step never takes the other worker's slot."""
     engine = HoldingToneEngine()
-    app = create_app(Settings(workers=2), EngineRegistry([engine]))
+    app = create_app(Settings(workers=2, engine_threads=1), EngineRegistry([engine]))
     with live_server(app) as base:
         try:
             yield base, engine

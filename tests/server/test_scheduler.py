@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from ttsd.server.scheduler import Priority, Scheduler
+from ttsd.engines.base import step_threads
+from ttsd.server.scheduler import Priority, Scheduler, shared_step_threads
 from ttsd.server.synthesis import Playback
 
 
@@ -121,3 +122,98 @@ def test_playback_deadline_follows_the_audio_produced() -> None:
     playback.mark_started()  # only the first call counts
     assert playback.first_audio_at == started_at
     assert playback.urgency(2.5) == (Priority.STREAMING, started_at + 2.5)
+
+
+# --- how wide a step runs ------------------------------------------------------------------
+
+
+async def _hold(scheduler: Scheduler, release: threading.Event, seen: list[int | None]) -> None:
+    """One stream whose single step records its cores and waits for `release`."""
+
+    def step() -> None:
+        seen.append(step_threads())
+        release.wait()
+
+    with scheduler.stream():
+        await scheduler.run(step, Priority.FIRST_AUDIO)
+
+
+async def test_a_lone_stream_runs_on_every_core_and_takes_every_slot() -> None:
+    scheduler = Scheduler(2, threads=4)
+    release, seen = threading.Event(), []
+    alone = asyncio.create_task(_hold(scheduler, release, seen))
+    await asyncio.sleep(0.02)
+    assert seen == [4] and scheduler.running == 1
+    later = asyncio.create_task(_hold(scheduler, threading.Event(), seen))
+    await asyncio.sleep(0.02)
+    # The second stream waits for the wide step: two would oversubscribe the cores.
+    assert scheduler.queued == 1 and seen == [4]
+    later.cancel()
+    release.set()
+    await alone
+    with pytest.raises(asyncio.CancelledError):
+        await later
+    scheduler.shutdown()
+
+
+async def test_busy_streams_run_side_by_side_on_a_share_of_the_cores() -> None:
+    scheduler = Scheduler(2, threads=4)
+    release, seen = threading.Event(), []
+    with scheduler.stream():  # a second stream is busy (between two of its steps)
+        streams = [asyncio.create_task(_hold(scheduler, release, seen)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        assert seen == [2, 2] and scheduler.running == 2 and scheduler.queued == 1
+        release.set()
+        await asyncio.gather(*streams)
+    assert seen == [2, 2, 2]
+    assert scheduler.busy_streams == 0
+    scheduler.shutdown()
+
+
+async def test_when_streams_drop_to_one_the_next_step_widens_again() -> None:
+    scheduler = Scheduler(2, threads=2)
+    release, seen = threading.Event(), []
+    with scheduler.stream():
+        first = asyncio.create_task(_hold(scheduler, release, seen))
+        await asyncio.sleep(0.02)
+    release.set()
+    await first
+    await _hold(scheduler, release, seen)
+    assert seen == [1, 2]
+    scheduler.shutdown()
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(1, 1), (None, None)])
+async def test_one_slot_per_step_when_a_lone_step_would_be_no_wider(
+    threads: int | None, expected: int | None
+) -> None:
+    # One-core steps (or the engine's own thread count): nothing to gain from widening,
+    # so two streams that arrive one after the other both run at once.
+    scheduler = Scheduler(2, threads=threads)
+    release, seen = threading.Event(), []
+    streams = [asyncio.create_task(_hold(scheduler, release, seen)) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    assert seen == [expected, expected] and scheduler.running == 2
+    release.set()
+    await asyncio.gather(*streams)
+    scheduler.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("workers", "threads", "shared"), [(1, 4, 4), (2, 2, 1), (2, 4, 2), (4, 2, 1), (3, 8, 2)]
+)
+def test_shared_step_threads(workers: int, threads: int, shared: int) -> None:
+    assert shared_step_threads(workers, threads) == shared
+
+
+def test_threads_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="threads"):
+        Scheduler(2, threads=0)
+
+
+async def test_a_step_outside_the_scheduler_has_no_thread_hint() -> None:
+    assert step_threads() is None
+    scheduler = Scheduler(1, threads=3)
+    assert await scheduler.run(step_threads, Priority.STREAMING) == 3
+    assert step_threads() is None
+    scheduler.shutdown()

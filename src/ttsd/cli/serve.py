@@ -40,12 +40,18 @@ from ttsd.server.settings import (
     help=f"Require this API key (repeatable; also ${API_KEYS_ENV}, comma-separated).",
 )
 @click.option("--strict-voices", is_flag=True, default=None, help="Unknown voice ids are errors.")
-@click.option("--workers", type=int, default=None, help="Synthesis steps run at once [default: 1].")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Synthesis steps run side by side while several streams are busy, on "
+    "engine-threads/workers cores each [default: CPUs].",
+)
 @click.option(
     "--engine-threads",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
-    help="ONNX Runtime threads per synthesis step [default: CPUs].",
+    help="ONNX Runtime threads of a synthesis step that runs alone [default: CPUs].",
 )
 @click.option("--max-contexts", type=int, default=None, help="Live contexts per connection.")
 @click.option(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +75,26 @@ class AudioChunk:
         return len(self.samples) / self.sample_rate
 
 
+_step_threads: ContextVar[int | None] = ContextVar("ttsd_step_threads", default=None)
+
+
+def step_threads() -> int | None:
+    """Cores the synthesis step running on this thread may use, or None for the engine's own
+    choice. The server's scheduler sets it: all cores for a step that runs alone, fewer when
+    steps of several streams run side by side (more audio per second in all)."""
+    return _step_threads.get()
+
+
+@contextmanager
+def running_with_threads(threads: int | None) -> Iterator[None]:
+    """Run the code inside as a step that may use `threads` cores (see `step_threads`)."""
+    token = _step_threads.set(threads)
+    try:
+        yield
+    finally:
+        _step_threads.reset(token)
+
+
 class Engine(ABC):
     """A text-to-speech engine holding one or more voices."""
 
@@ -93,4 +115,5 @@ class Engine(ABC):
     ) -> Iterator[AudioChunk]:
         """Speak `text` with `voice_id`, yielding chunks as they are ready (one per sentence
         or finer). Closing the iterator early stops the work. Raises `VoiceNotFound` or
-        `EngineError`."""
+        `EngineError`. Each `next()` may run on a different thread; an engine that can
+        should use as many cores as `step_threads()` says while it computes a chunk."""

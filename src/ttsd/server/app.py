@@ -20,7 +20,7 @@ from ttsd.server.auth import ApiKeyMiddleware
 from ttsd.server.request_id import RequestIdMiddleware
 from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
 from ttsd.server.runtime import Runtime
-from ttsd.server.scheduler import Scheduler
+from ttsd.server.scheduler import Scheduler, shared_step_threads
 from ttsd.server.settings import Settings
 from ttsd.server.websocket import tts_websocket
 
@@ -36,7 +36,12 @@ def build_registry(settings: Settings) -> EngineRegistry:
     if settings.voices_dir is not None:
         extra = discover_voices(Path(settings.voices_dir))
         voices += [v for v in extra if v.id != voices[0].id]
-    engine = PiperEngine(voices, intra_op_threads=settings.engine_threads)
+    engine = PiperEngine(
+        voices,
+        intra_op_threads=settings.engine_threads,
+        # Sessions for the narrower steps the scheduler runs side by side.
+        shared_threads=shared_step_threads(settings.workers, settings.engine_threads),
+    )
     return EngineRegistry([engine], aliases=settings.aliases, strict_voices=settings.strict_voices)
 
 
@@ -50,7 +55,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         registry.load()
-        scheduler = Scheduler(settings.workers)
+        scheduler = Scheduler(settings.workers, settings.engine_threads)
         app.state.runtime = Runtime(settings=settings, registry=registry, scheduler=scheduler)
         _LOGGER.info(
             "ttsd %s ready: %d voice(s), %d worker(s)",

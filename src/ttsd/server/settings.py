@@ -31,11 +31,12 @@ class Settings:
     #: unknown voice ids are an error instead of falling back to the default voice
     strict_voices: bool = False
     limits: Limits = field(default_factory=Limits)
-    #: synthesis steps that may run at once; one step uses `engine_threads` cores, so the
-    #: default runs one sentence at a time on every core (lowest time to first audio;
-    #: benchmarks/latency.py: about 1.7x faster than one core per step on 2 cores)
-    workers: int = 1
-    #: ONNX Runtime intra-op threads per synthesis step (0: ONNX Runtime's default)
+    #: synthesis steps (one sentence each) that may run at once. A step alone uses
+    #: `engine_threads` cores (lowest latency for one stream); while several streams are
+    #: busy, up to `workers` steps run side by side on `engine_threads // workers` cores
+    #: each (more audio per second: benchmarks/README.md). 1: always one step at a time.
+    workers: int = max(1, os.cpu_count() or 1)
+    #: ONNX Runtime intra-op threads of a step that runs alone
     engine_threads: int = max(1, os.cpu_count() or 1)
     #: audio bytes in one `chunk` frame, before base64 (SDKs cap frames at 1 MiB)
     max_audio_frame_bytes: int = 32 * 1024

@@ -36,21 +36,24 @@ async def stream_segment(
 
     Until the stream has produced audio (`playback.mark_started()`, called by the caller
     when it sends some), its steps run at first-audio priority (design.md
-    "Architecture"); after that, by when its listener would run out of audio.
+    "Architecture"); after that, by when its listener would run out of audio. The
+    segment counts as one busy stream for the scheduler until the generator ends, so
+    callers close it (`contextlib.aclosing`) when they stop early.
     """
     if not text.strip():
         return
     chunks = engine.synthesize(text, voice_id, options)
-    while True:
-        result = await scheduler.run(
-            _step(chunks, renderer, finalize), *playback.urgency(renderer.clock)
+    with scheduler.stream():
+        while True:
+            result = await scheduler.run(
+                _step(chunks, renderer, finalize), *playback.urgency(renderer.clock)
+            )
+            if result is None:
+                break
+            yield result[0]
+        yield await scheduler.run(
+            lambda: finalize(renderer.finish()), *playback.urgency(renderer.clock)
         )
-        if result is None:
-            break
-        yield result[0]
-    yield await scheduler.run(
-        lambda: finalize(renderer.finish()), *playback.urgency(renderer.clock)
-    )
 
 
 @dataclass

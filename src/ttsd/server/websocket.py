@@ -242,11 +242,12 @@ class ContextRunner:
             lambda rendered: self._frames(rendered, segment.flush_id),
             playback=self._playback,
         )
-        async for batch in payloads:
-            for payload in batch:
-                await outbox.put_audio(context_id, payload)
-            if batch:
-                self._playback.mark_started()
+        async with contextlib.aclosing(payloads):
+            async for batch in payloads:
+                for payload in batch:
+                    await outbox.put_audio(context_id, payload)
+                if batch:
+                    self._playback.mark_started()
         if segment.closes_flush:
             await outbox.put_control(
                 context_id, orjson.dumps(flush_done_frame(context_id, segment.flush_id))
