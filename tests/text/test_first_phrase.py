@@ -11,12 +11,14 @@ from ttsd.text.segmenter import find_release_point, first_phrase_end
         ("Thanks for calling our support", "Thanks for calling "),
         # The longest prefix: "our" is complete, and so is nothing after it.
         ("Thanks for calling our support line", "Thanks for calling "),
-        ("I went to the store", "I went to "),
+        ("We went out to the store", "We went out "),
+        # A run of function words opens one phrase: never "to | the store".
+        ("We went out for a walk to the park", "We went out for a walk "),
         ("Thanks for calling our support line and ", "Thanks for calling our support line "),
         ("Thanks for calling our support line and", "Thanks for calling "),
         # Case-insensitive, and any whitespace counts.
-        ("WE ARE GOING TO THE park", "WE ARE GOING TO "),
-        ("We are\tgoing\nto the park", "We are\tgoing\nto "),
+        ("WE ARE GOING TO THE park", "WE ARE GOING "),
+        ("We are\tgoing\nto the park", "We are\tgoing\n"),
         # A clause end of too few words is no obstacle: the phrase cut goes past it.
         ("Well, thanks for calling our support", "Well, thanks for calling "),
         # A bracket that closed before the cut is fine.
@@ -33,6 +35,7 @@ def test_the_longest_prefix_before_a_phrase_is_cut(text: str, first: str) -> Non
         "Thanks for calling our",  # "our" may still become "ours"
         "Thanks for calling",
         "I went to the",  # only two words before "to"; "the" is not known complete
+        "I went to the store",  # "the" follows "to": "went to | the" would split a phrase
         "Thanks for calling ours",  # "ours" is no phrase opener
         "Thanks for",  # one word before "for"
         "The first word alone is no cut ",  # "The" has no words before it
@@ -70,7 +73,8 @@ def test_min_words_is_the_number_of_words_before_the_cut() -> None:
     assert first_phrase_end(text, min_words=4) == 0
     assert text[: first_phrase_end("One two for you", min_words=2)] == "One two "
     # min_words below one still needs a word before the cut: the prefix is never empty.
-    assert "Of the best"[: first_phrase_end("Of the best", min_words=0)] == "Of "
+    assert first_phrase_end("The cat ", min_words=0) == 0
+    assert "Go to it"[: first_phrase_end("Go to it", min_words=0)] == "Go "
 
 
 @pytest.mark.parametrize(

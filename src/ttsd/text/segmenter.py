@@ -136,8 +136,9 @@ def first_phrase_end(text: str, *, min_words: int = 3) -> int:
     calling " (the whitespace stays with the prefix; the rest starts at "our"). The
     phrase-opening word (a preposition, conjunction, relative word, article or possessive
     determiner, in any case) must be followed by whitespace, since a streamed "our" may
-    still become "ours"; at least `min_words` words (and at least one) must precede it;
-    and no bracket or double quote may be open at the cut.
+    still become "ours", and must not follow another such word; at least `min_words`
+    words (and at least one) must precede it; and no bracket or double quote may be open
+    at the cut.
 
     0 when there is no such boundary, and 0 as well when `text` already has a sentence end
     or a clause end of `min_words` words: `find_release_point` releases those, and a
@@ -149,12 +150,16 @@ def first_phrase_end(text: str, *, min_words: int = 3) -> int:
     if _last_clause_end(text, 0, min_words):
         return 0
     cut = 0
+    tokens = [text[start:end].lower() for start, end in word_spans(text)]
     for index, (start, end) in enumerate(word_spans(text)):
         # Tokens are maximal runs of non-space: `end < len(text)` means whitespace follows.
+        # A run of function words is one phrase opening: "went | to the store", never
+        # "went to | the store".
         if (
             index >= max(1, min_words)
             and end < len(text)
-            and text[start:end].lower() in _PHRASE_OPENERS
+            and tokens[index] in _PHRASE_OPENERS
+            and tokens[index - 1] not in _PHRASE_OPENERS
             and not _has_open_bracket(text, start)
         ):
             cut = start
