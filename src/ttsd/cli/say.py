@@ -188,7 +188,8 @@ def local_registry(voices_dir: Path | None) -> EngineRegistry:
     from ttsd.server.app import build_registry
     from ttsd.server.settings import Settings
 
-    return build_registry(Settings(voices_dir=voices_dir))
+    # One step at a time here: one ONNX session per voice is enough.
+    return build_registry(Settings(voices_dir=voices_dir, workers=1))
 
 
 def batches(text: str, limit: int = BATCH_CHARS) -> Iterator[str]:
