@@ -16,6 +16,7 @@ from ttsd.engines.base import (
     Timing,
     VoiceInfo,
     VoiceNotFound,
+    step_threads,
 )
 from ttsd.text.segmenter import split_sentences
 from ttsd.text.words import split_words
@@ -38,6 +39,8 @@ class ToneEngine(Engine):
         self.gate: threading.Event | None = None
         self.calls: list[str] = []
         self.sentences_done = 0
+        #: `step_threads()` at the start of each sentence, in the order sentences started
+        self.step_threads: list[int | None] = []
 
     def load(self) -> None:
         """Nothing to load."""
@@ -61,6 +64,7 @@ class ToneEngine(Engine):
             words = split_words(sentence)
             if not words:
                 continue
+            self.step_threads.append(step_threads())
             if "explode" in words:
                 raise EngineError("the tone generator exploded")
             if self.gate is not None and not self.gate.wait(timeout=30):
