@@ -60,3 +60,13 @@ def test_api_keys_from_the_environment() -> None:
 def test_overrides_skip_none() -> None:
     settings = Settings().with_overrides(port=1, host=None)
     assert settings.port == 1 and settings.host == DEFAULT_HOST
+
+
+@pytest.mark.parametrize("key", ["workers", "engine_threads"])
+def test_steps_need_a_worker_and_a_thread(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f"[server]\n{key} = 0\n")
+    with pytest.raises(ValueError, match=f"{key} must be at least 1, not 0"):
+        load_config(path)
+    path.write_text(f"[server]\n{key} = 1\n")
+    assert getattr(load_config(path), key) == 1

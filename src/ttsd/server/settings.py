@@ -48,6 +48,11 @@ class Settings:
     transport_max_message_bytes: int = 16 * 1024 * 1024
     log_level: str = "info"
 
+    def __post_init__(self) -> None:
+        for name in ("workers", "engine_threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given non-None fields replaced."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
