@@ -41,6 +41,14 @@ def test_defaults(started: dict[str, Any]) -> None:
     settings: Settings = started["settings"]
     assert (started["uvicorn"]["host"], started["uvicorn"]["port"]) == ("127.0.0.1", 8420)
     assert settings.api_keys == () and started["uvicorn"]["ssl_certfile"] is None
+    assert started["uvicorn"]["ws_per_message_deflate"] is False
+
+
+def test_websocket_compression_is_offered_on_request(started: dict[str, Any]) -> None:
+    code, output = serve("--ws-compression")
+    assert code == 0, output
+    assert started["settings"].ws_compression is True
+    assert started["uvicorn"]["ws_per_message_deflate"] is True
 
 
 def test_flags_set_every_limit(started: dict[str, Any]) -> None:

@@ -26,8 +26,11 @@ def live_server(
     ws_max_size: int = 16 * 1024 * 1024,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    ws_per_message_deflate: bool = False,
 ) -> Iterator[str]:
-    """Serve `app` (over TLS when given a certificate); yield `127.0.0.1:PORT`."""
+    """Serve `app` (over TLS when given a certificate); yield `127.0.0.1:PORT`.
+
+    WebSocket compression is off unless asked for, as `ttsd serve` runs by default."""
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -35,6 +38,7 @@ def live_server(
         port=port,
         log_level="warning",
         ws_max_size=ws_max_size,
+        ws_per_message_deflate=ws_per_message_deflate,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
     )

@@ -102,6 +102,12 @@ from ttsd.server.settings import (
     help="Private key (PEM) for --ssl-certfile.",
 )
 @click.option(
+    "--ws-compression/--no-ws-compression",
+    default=None,
+    help="Offer permessage-deflate on WebSockets (base64 audio shrinks ~28 %% for CPU time "
+    "before every frame) [default: off].",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,
@@ -126,6 +132,7 @@ def serve(
     first_segment_delay: int | None,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
+    ws_compression: bool | None,
     log_level: str | None,
 ) -> None:
     """Run the server: WebSocket at /tts/websocket, REST at /tts/bytes, /tts/sse, /voices.
@@ -152,6 +159,7 @@ def serve(
         workers=workers,
         engine_threads=engine_threads,
         connection_idle_timeout_s=connection_idle_timeout,
+        ws_compression=ws_compression,
         log_level=log_level,
     )
     limits: dict[str, Any] = {
@@ -184,7 +192,7 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         ws_max_size=settings.transport_max_message_bytes,
-        ws_per_message_deflate=True,
+        ws_per_message_deflate=settings.ws_compression,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )
