@@ -8,7 +8,7 @@ a long paragraph never holds a worker while a new context waits.
 How many cores a step gets depends on how many streams want work. A stream alone gets
 one step on every core (`threads`): that is the lowest latency for it. Once two or more
 streams are busy, up to `workers` steps run side by side with `threads // workers` cores
-each: a Piper step on two cores is only ~1.7x faster than on one, so side by side the
+each: a Piper step on two cores is only ~1.6x faster than on one, so side by side the
 machine makes more audio per second, and a new context's first step finds a free slot
 sooner (benchmarks/README.md, "Latency under load").
 """
