@@ -8,7 +8,6 @@ engines/piper/engine.py). The audio of each stream must still be speech of its o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -50,17 +49,6 @@ def two_core_server() -> Iterator[str]:
         yield base
 
 
-def _until_all_done(client: Client, context_ids: set[str]) -> list[dict[str, Any]]:
-    left = set(context_ids)
-
-    def last_end(frame: dict[str, Any]) -> bool:
-        if frame["type"] in ("done", "error"):
-            left.discard(frame.get("context_id"))
-        return not left
-
-    return client.until(last_end, timeout=60)
-
-
 def test_two_streams_at_once_run_side_by_side_and_both_are_speech(
     two_core_server: str, threads_seen: list[int | None]
 ) -> None:
@@ -71,7 +59,7 @@ def test_two_streams_at_once_run_side_by_side_and_both_are_speech(
         # The second request comes while the first sentence (~100 ms) is being spoken.
         wait_for(lambda: len(threads_seen) == 1, what="the first sentence in the engine")
         client.send(request(second, TEXTS[second], voice=CARTESIA_VOICE, output_format=fmt))
-        frames = _until_all_done(client, set(TEXTS))
+        frames = client.until_all_done(*TEXTS, timeout=60)
     assert not [f for f in frames if f["type"] == "error"], frames
     # Four sentences: the first started alone (two cores); at least one ran beside
     # another stream's (one core) while both were busy.
@@ -89,7 +77,7 @@ def test_a_lone_stream_runs_every_sentence_on_both_cores(
     fmt = output_format("pcm_s16le", RATE)
     with Client(two_core_server) as client:
         client.send(request("alone", TEXTS["first"], voice=CARTESIA_VOICE, output_format=fmt))
-        frames = _until_all_done(client, {"alone"})
+        frames = client.until_all_done("alone", timeout=60)
     assert threads_seen == [2, 2]
     speech = decode_speech(frames, "alone", fmt)
     assert_recognized(speech.pcm, RATE, TEXTS["first"], min_recall=MIN_RECALL)

@@ -8,7 +8,6 @@ while two streams are busy, their steps run side by side on a share each
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from tests.server.conftest import ServedFactory
 from tests.support.checks import tone_bytes, wait_for
@@ -17,18 +16,6 @@ from tests.support.wsclient import Client, audio, request
 from ttsd.server.settings import Settings
 
 ADAPTIVE = Settings(workers=2, engine_threads=4)
-
-
-def until_all_done(client: Client, *context_ids: str) -> list[dict[str, Any]]:
-    """Frames until every one of `context_ids` has ended, in whatever order."""
-    open_ids = set(context_ids)
-
-    def ends_the_last(frame: dict[str, Any]) -> bool:
-        if frame["type"] in ("done", "error"):
-            open_ids.discard(frame.get("context_id"))
-        return not open_ids
-
-    return client.until(ends_the_last)
 
 
 def test_a_lone_context_runs_every_step_on_all_cores(
@@ -53,7 +40,7 @@ def test_two_busy_contexts_run_side_by_side_on_half_the_cores(
         wait_for(lambda: served.runtime.scheduler.queued == 1, what="b's step to queue")
         assert served.runtime.scheduler.running == 1
         gate.set()
-        frames = until_all_done(client, "a", "b")
+        frames = client.until_all_done("a", "b")
     assert len(audio(frames, "a")) == tone_bytes(6)
     assert len(audio(frames, "b")) == tone_bytes(4)
     # a's first step ran alone on 4 cores; b's first step started while a was still busy,
@@ -70,5 +57,5 @@ def test_one_worker_runs_every_step_alone(
     with serve_app(Settings(workers=1, engine_threads=3)) as served, Client(served.base) as client:
         client.send(request("a", "One. Two.", continue_=False))
         client.send(request("b", "Three. Four.", continue_=False))
-        until_all_done(client, "a", "b")
+        client.until_all_done("a", "b")
     assert tone_engine.step_threads == [3, 3, 3, 3]

@@ -82,6 +82,17 @@ class Client:
             timeout,
         )
 
+    def until_all_done(self, *context_ids: str, timeout: float = 20) -> list[dict[str, Any]]:
+        """Frames until every one of `context_ids` has ended, in whatever order."""
+        still_open = set(context_ids)
+
+        def ends_the_last(frame: dict[str, Any]) -> bool:
+            if frame["type"] in ("done", "error"):
+                still_open.discard(frame.get("context_id"))
+            return not still_open
+
+        return self.until(ends_the_last, timeout)
+
 
 def of(
     frames: list[dict[str, Any]], context_id: str, kind: str | None = None
