@@ -281,3 +281,23 @@ def test_environment_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     with pytest.raises(ValueError, match="timeout"):
         ClientConfig.create(None, None, websocket_base_url=None, timeout=0, headers=None)
+
+
+def test_a_refused_push_names_the_callers_own_no_more_inputs_even_after_done() -> None:
+    """A short text can be done before the next push: the refusal still names its cause."""
+    from ttsd.client.types import Done
+
+    mux: Multiplexer[None] = Multiplexer()
+    ended_by_caller = mux.open("a", options(), None, None)
+    ended_by_server = mux.open("b", options(), None, None)
+    epoch = mux.connection_opened()
+    for ctx in (ended_by_caller, ended_by_server):
+        mux.bind(ctx)
+        mux.push(ctx, "Hi.", flush=False)
+    mux.end(ended_by_caller)
+    for context_id in ("a", "b"):
+        mux.route(Done(context_id=context_id), epoch)
+    with pytest.raises(InputClosedError, match="after no_more_inputs"):
+        mux.push(ended_by_caller, "more", flush=False)
+    with pytest.raises(InputClosedError, match="has ended"):
+        mux.push(ended_by_server, "more", flush=False)

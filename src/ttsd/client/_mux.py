@@ -245,12 +245,14 @@ class Multiplexer(Generic[Q]):
             raise ctx.lost
         if ctx.cancelled:
             raise InputClosedError(f"{what}: context {ctx.context_id!r} was cancelled")
-        if ctx.finished:
-            raise InputClosedError(f"{what}: context {ctx.context_id!r} has ended")
+        # The caller's own no_more_inputs() explains a refusal better than the end it led
+        # to, which may already have arrived (a short text is done within milliseconds).
         if ctx.input_closed:
             raise InputClosedError(
                 f"{what}: context {ctx.context_id!r} takes no more input after no_more_inputs()"
             )
+        if ctx.finished:
+            raise InputClosedError(f"{what}: context {ctx.context_id!r} has ended")
 
     def _forget(self, ctx: ContextCore[Q]) -> None:
         if self._live.get(ctx.context_id) is ctx:
