@@ -58,9 +58,10 @@ def create_app(
         scheduler = Scheduler(settings.workers, settings.engine_threads)
         app.state.runtime = Runtime(settings=settings, registry=registry, scheduler=scheduler)
         _LOGGER.info(
-            "ttsd %s ready: %d voice(s), %d worker(s)",
+            "ttsd %s ready: %d voice(s); a lone step on %d core(s), up to %d side by side",
             __version__,
             len(registry.voices()),
+            settings.engine_threads,
             settings.workers,
         )
         try:
