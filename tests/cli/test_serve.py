@@ -25,6 +25,11 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         record["uvicorn"] = kwargs
 
     monkeypatch.setattr("ttsd.server.app.create_app", create_app)
+    # Record, not install: a root handler set up here would outlive the test.
+    monkeypatch.setattr(
+        "ttsd.server.logs.configure_logging",
+        lambda level, keys: record.update(logging=(level, tuple(keys))),
+    )
     monkeypatch.setattr("uvicorn.run", run)
     monkeypatch.delenv("TTSD_API_KEYS", raising=False)
     return record
@@ -42,6 +47,8 @@ def test_defaults(started: dict[str, Any]) -> None:
     assert (started["uvicorn"]["host"], started["uvicorn"]["port"]) == ("127.0.0.1", 8420)
     assert settings.api_keys == () and started["uvicorn"]["ssl_certfile"] is None
     assert started["uvicorn"]["ws_per_message_deflate"] is False
+    # One handler of ttsd's for every logger: uvicorn must not install its own.
+    assert started["logging"] == ("info", ()) and started["uvicorn"]["log_config"] is None
 
 
 def test_websocket_compression_is_offered_on_request(started: dict[str, Any]) -> None:
@@ -98,6 +105,7 @@ def test_api_keys_from_flags_or_the_environment(started: dict[str, Any]) -> None
     assert started["settings"].api_keys == ("a", "b")
     assert serve(env={"TTSD_API_KEYS": "x,y"})[0] == 0
     assert started["settings"].api_keys == ("x", "y")
+    assert started["logging"] == ("info", ("x", "y"))  # the log redacts them
 
 
 def test_a_public_host_without_keys_warns(started: dict[str, Any]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -142,6 +141,7 @@ def serve(
     import uvicorn
 
     from ttsd.server.app import create_app
+    from ttsd.server.logs import configure_logging
 
     settings = Settings()
     if config_file is not None:
@@ -183,14 +183,14 @@ def serve(
         )
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise click.UsageError("--ssl-certfile and --ssl-keyfile go together: give both")
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # One format for ttsd's, uvicorn's and websockets' lines, API keys redacted (issue 8).
+    configure_logging(settings.log_level, settings.api_keys)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers reach configure_logging's handler
         ws_max_size=settings.transport_max_message_bytes,
         ws_per_message_deflate=settings.ws_compression,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,

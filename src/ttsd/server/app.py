@@ -17,6 +17,7 @@ from ttsd import __version__
 from ttsd.engines.piper import PiperEngine, default_voice_file, discover_voices
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.auth import ApiKeyMiddleware
+from ttsd.server.logs import quiet_client_errors
 from ttsd.server.request_id import RequestIdMiddleware
 from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
 from ttsd.server.runtime import Runtime
@@ -51,6 +52,8 @@ def create_app(
     """Build the app. Pass `registry` to serve other engines (tests use a tone engine)."""
     settings = settings or Settings()
     registry = registry or build_registry(settings)
+    # A client's non-UTF-8 text frame: one log line, not a traceback (issue 8).
+    quiet_client_errors()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
