@@ -1,13 +1,15 @@
 """Model and voice resolution (design.md "models", "voices")."""
 
 import logging
+from types import SimpleNamespace
 
 import pytest
 
 from tests.support.tone_engine import ToneEngine
-from ttsd.engines.registry import EngineRegistry
+from ttsd.engines.registry import WARNED_VOICES, EngineRegistry
 from ttsd.protocol.errors import ErrorCode, ProtocolError
-from ttsd.protocol.messages import GenerationRequest, parse_message
+from ttsd.protocol.messages import GenerationRequest, Voice, parse_message
+from ttsd.protocol.resolver import Resolved
 
 
 def _request(model_id: str = "sonic-3", voice: object = "tone-high") -> GenerationRequest:
@@ -79,3 +81,46 @@ def test_strict_voices_make_unknown_voices_errors() -> None:
         registry.resolve(_request(voice="who"))
     assert error.value.status_code == 404
     assert error.value.error_code is ErrorCode.VOICE_NOT_FOUND
+
+
+def _resolve(registry: EngineRegistry, voice_id: str) -> Resolved:
+    """Resolve a voice id as is (no message parsing, so no length limit on it)."""
+    return registry.resolve(SimpleNamespace(model_id="sonic-3", voice=Voice(id=voice_id)))
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "ttsd.engines.registry"]
+
+
+def test_unknown_voices_are_remembered_up_to_a_bound(caplog: pytest.LogCaptureFixture) -> None:
+    registry = EngineRegistry([ToneEngine()])
+    ids = [f"invented-{n}" for n in range(5000)]
+    with caplog.at_level(logging.WARNING, logger="ttsd.engines.registry"):
+        for voice_id in ids:
+            assert _resolve(registry, voice_id).voice_id == "tone-low"
+        assert len(_warnings(caplog)) == 5000  # each id warned once
+        assert len(registry._warned) == WARNED_VOICES  # the memory of them stays bounded
+        caplog.clear()
+        for voice_id in ids[-WARNED_VOICES:]:  # remembered: no second warning
+            _resolve(registry, voice_id)
+        assert _warnings(caplog) == []
+        _resolve(registry, ids[0])  # forgotten long ago: warns again, once
+        _resolve(registry, ids[0])
+    assert len(_warnings(caplog)) == 1 and "'invented-0'" in _warnings(caplog)[0]
+
+
+def test_a_recently_seen_voice_is_not_forgotten(caplog: pytest.LogCaptureFixture) -> None:
+    registry = EngineRegistry([ToneEngine()])
+    with caplog.at_level(logging.WARNING, logger="ttsd.engines.registry"):
+        _resolve(registry, "favourite")
+        for n in range(2 * WARNED_VOICES):
+            _resolve(registry, f"invented-{n}")
+            _resolve(registry, "favourite")  # seen again: stays among the recent
+    assert sum("'favourite'" in message for message in _warnings(caplog)) == 1
+
+
+def test_a_huge_unknown_voice_id_logs_a_short_line(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="ttsd.engines.registry"):
+        _resolve(EngineRegistry([ToneEngine()]), "v\n" * 16_384)  # 32 KB, newlines too
+    (message,) = _warnings(caplog)
+    assert len(message) < 400 and "\n" not in message and "(32768 chars)" in message

@@ -45,6 +45,7 @@ from ttsd.client._responses import (
 )
 from ttsd.client.errors import ConnectionClosedError, ReceiveTimeoutError, TtsdError
 from ttsd.client.types import Response, Voice
+from ttsd.protocol.shown import shown
 
 __all__ = [
     "AsyncAudioStream",
@@ -581,7 +582,7 @@ class AsyncContext:
         try:
             await self._ws._send(self._core, message)
         except TtsdError:
-            _LOGGER.debug("cancel of %r not sent: the connection is gone", self.context_id)
+            _LOGGER.debug("cancel of %s not sent: the connection is gone", shown(self.context_id))
 
     def receive(self, *, timeout: float | Unset | None = UNSET) -> AsyncIterator[Response]:
         """The context's responses (``async for``), in order, up to and including `Done`.

@@ -35,6 +35,7 @@ from ttsd.client.errors import (
     TtsdError,
 )
 from ttsd.client.types import Done, Error, Response
+from ttsd.protocol.shown import shown
 
 _LOGGER = logging.getLogger("ttsd.client")
 
@@ -182,12 +183,12 @@ class Multiplexer(Generic[Q]):
             if isinstance(response, Error):
                 _LOGGER.warning(
                     "error frame for %s: %s: %s",
-                    f"unknown context {cid!r}" if cid else "no context",
-                    response.title,
-                    response.message,
+                    f"unknown context {shown(cid)}" if cid else "no context",
+                    shown(response.title),
+                    shown(response.message),
                 )
             else:
-                _LOGGER.debug("dropped a %r frame for context %r", response.type, cid)
+                _LOGGER.debug("dropped a %s frame for context %s", shown(response.type), shown(cid))
             return None
         if isinstance(response, Done | Error):
             ctx.finished = True

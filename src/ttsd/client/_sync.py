@@ -50,6 +50,7 @@ from ttsd.client.errors import (
     TtsdError,
 )
 from ttsd.client.types import Response, Voice
+from ttsd.protocol.shown import shown
 
 __all__ = ["TTS", "AudioStream", "Client", "Context", "EventStream", "Voices", "WebSocket"]
 
@@ -609,7 +610,7 @@ class Context:
         try:
             self._ws._send(self._core, message)
         except TtsdError:
-            _LOGGER.debug("cancel of %r not sent: the connection is gone", self.context_id)
+            _LOGGER.debug("cancel of %s not sent: the connection is gone", shown(self.context_id))
 
     def receive(self, *, timeout: float | Unset | None = UNSET) -> Iterator[Response]:
         """The context's responses, in order, up to and including `Done`.

@@ -8,17 +8,24 @@ back to the default voice with one warning, unless strict voices are on.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from ttsd.engines.base import Engine, VoiceInfo
 from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.messages import Voice
 from ttsd.protocol.resolver import Resolved, VoiceRequest
+from ttsd.protocol.shown import shown
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Cartesia model ids all start with this (sonic, sonic-2, sonic-3, sonic-latest, ...).
 CARTESIA_MODEL_PREFIX = "sonic"
+
+#: Unknown voice ids remembered so each warns once; the least recently seen are forgotten
+#: beyond this, so clients inventing ids cannot grow the set without end (issue 8). A
+#: forgotten id warns again, once, when it comes back.
+WARNED_VOICES = 1024
 
 
 class EngineRegistry:
@@ -38,7 +45,7 @@ class EngineRegistry:
         self._aliases = dict(aliases or {})
         self._strict = strict_voices
         self._voices: dict[str, VoiceInfo] = {}
-        self._warned: set[str] = set()
+        self._warned: OrderedDict[str, None] = OrderedDict()  # an LRU set: WARNED_VOICES
         for engine in engines:
             for voice in engine.voices():
                 self._voices.setdefault(voice.id, voice)
@@ -104,7 +111,13 @@ class EngineRegistry:
                 "GET /voices lists them, or add an alias in the config file",
             )
         fallback = engine.voices()[0].id
-        if requested not in self._warned:
-            self._warned.add(requested)
-            _LOGGER.warning("unknown voice %r: using the default voice %r", requested, fallback)
+        if requested in self._warned:
+            self._warned.move_to_end(requested)
+        else:
+            self._warned[requested] = None
+            if len(self._warned) > WARNED_VOICES:
+                self._warned.popitem(last=False)
+            _LOGGER.warning(
+                "unknown voice %s: using the default voice %r", shown(requested), fallback
+            )
         return fallback

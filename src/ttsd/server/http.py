@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ttsd.protocol.errors import ErrorCode, ProtocolError
+from ttsd.protocol.shown import shown
 from ttsd.server.request_id import request_id_of
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,14 +48,16 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             _LOGGER.info(
                 "%s %s %s: %d %s",
                 request.method,
-                request.url.path,
+                shown(request.url.path),
                 request_id,
                 error.status_code,
                 error,
             )
             return error_response(error, request_id)
         except Exception:
-            _LOGGER.exception("%s %s %s failed", request.method, request.url.path, request_id)
+            _LOGGER.exception(
+                "%s %s %s failed", request.method, shown(request.url.path), request_id
+            )
             return error_response(internal_error(), request_id)
 
     return endpoint

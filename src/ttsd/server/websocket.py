@@ -29,6 +29,7 @@ from ttsd.protocol.events import (
     SendFrame,
 )
 from ttsd.protocol.frames import flush_done_frame
+from ttsd.protocol.shown import shown
 from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
@@ -47,7 +48,9 @@ async def tts_websocket(websocket: WebSocket) -> None:
     )
     # LiveKit logs the upgrade's X-Request-Id (protocol.md §1.4).
     await websocket.accept(headers=[(b"x-request-id", request_id.encode())])
-    _LOGGER.info("connection %s opened (Cartesia-Version %s)", request_id, version or "-")
+    _LOGGER.info(
+        "connection %s opened (Cartesia-Version %s)", request_id, shown(version) if version else "-"
+    )
     session = WebSocketSession(websocket, runtime, request_id)
     try:
         await session.run()
@@ -211,7 +214,7 @@ class ContextRunner:
                 # silently would leave the context without `done` forever.
                 _LOGGER.error(
                     "context %s: synthesis failed: %s",
-                    self.spec.context_id,
+                    shown(self.spec.context_id),
                     exc,
                     exc_info=not is_engine_error(exc),
                 )
