@@ -13,7 +13,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ttsd.cli.output import AudioSink, OutputSpec, container_for
 from ttsd.protocol.formats import MP3_BIT_RATES, SAMPLE_RATES, Container, Encoding
-from ttsd.text.segmenter import split_sentences
+from ttsd.protocol.limits import Limits
+from ttsd.text.steps import speech_pieces
 
 if TYPE_CHECKING:
     from ttsd.engines.registry import EngineRegistry
@@ -163,7 +164,8 @@ def speak_in_process(
     sink: AudioSink,
     advance: Advance,
 ) -> None:
-    """Synthesize with the engine in this process, sentence by sentence."""
+    """Synthesize with the engine in this process, a sentence (or a step of a long one) at a
+    time, as the server would (`speech_pieces`)."""
     from ttsd.engines.base import SynthesisOptions
     from ttsd.server.rendering import AudioRenderer
 
@@ -175,10 +177,11 @@ def speak_in_process(
     engine = registry.engine(info.engine)
     renderer = AudioRenderer(spec.pcm_encoding, spec.sample_rate)
     options = SynthesisOptions(speed=speed or 1.0)
-    for sentence in split_sentences(text):
-        for chunk in engine.synthesize(sentence, info.id, options):
+    limits = Limits()
+    for piece in speech_pieces(text, limits.max_step_chars, first_chars=limits.first_step_chars):
+        for chunk in engine.synthesize(piece, info.id, options):
             sink.write(renderer.render(chunk).audio)
-        advance(len(sentence))
+        advance(len(piece))
     sink.write(renderer.finish().audio)
 
 
@@ -193,12 +196,13 @@ def local_registry(voices_dir: Path | None) -> EngineRegistry:
 
 
 def batches(text: str, limit: int = BATCH_CHARS) -> Iterator[str]:
-    """Whole sentences grouped into pieces of at most about `limit` characters."""
+    """Whole sentences grouped into pieces of at most `limit` characters; a sentence longer
+    than one engine step comes in steps (`speech_pieces`), so no batch passes `limit`."""
     batch = ""
-    for sentence in split_sentences(text):
-        if batch and len(batch) + len(sentence) > limit:
+    for piece in speech_pieces(text, min(limit, Limits().max_step_chars)):
+        if batch and len(batch) + len(piece) > limit:
             yield batch
             batch = ""
-        batch += sentence
+        batch += piece
     if batch:
         yield batch

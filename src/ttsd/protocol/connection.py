@@ -26,7 +26,14 @@ from ttsd.protocol.events import (
 from ttsd.protocol.frames import done_frame, error_frame
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import CancelRequest, GenerationRequest, parse_message
-from ttsd.protocol.resolver import ClauseFinder, PhraseFinder, ReleaseFinder, Resolver
+from ttsd.protocol.resolver import (
+    ClauseFinder,
+    PhraseFinder,
+    ReleaseFinder,
+    Resolver,
+    StepFinder,
+)
+from ttsd.protocol.shown import shown
 
 
 class ConnectionCore:
@@ -34,7 +41,9 @@ class ConnectionCore:
 
     `now` arguments are monotonic seconds supplied by the caller, so tests control time.
     `clause_finder` and `phrase_finder` shape a context's first segment (design.md
-    "max_buffer_delay_ms"); None leaves that cut out.
+    "max_buffer_delay_ms"); None leaves that cut out. `step_finder` bounds the text of one
+    engine step to `limits.max_step_chars` (`first_step_chars` for a context's first
+    piece); None leaves segments as long as the text released.
     """
 
     def __init__(
@@ -44,6 +53,7 @@ class ConnectionCore:
         release_finder: ReleaseFinder,
         clause_finder: ClauseFinder | None = None,
         phrase_finder: PhraseFinder | None = None,
+        step_finder: StepFinder | None = None,
         limits: Limits | None = None,
         request_id: str | None = None,
     ) -> None:
@@ -53,6 +63,7 @@ class ConnectionCore:
         self._release_finder = release_finder
         self._clause_finder = clause_finder
         self._phrase_finder = phrase_finder
+        self._step_finder = step_finder
         self._contexts: dict[str, ContextState] = {}
         self._serial = 0
 
@@ -85,11 +96,11 @@ class ConnectionCore:
                     ErrorCode.MESSAGE_TOO_LARGE,
                     "Message too large",
                     f"the frame is {size} bytes; the limit is {self.limits.max_message_bytes}",
-                    context_id=_context_id_of(payload),
+                    context_id=_context_id_of(payload, self.limits),
                 )
             )
         try:
-            message = parse_message(payload)
+            message = parse_message(payload, self.limits)
         except ProtocolError as exc:
             return self._error(exc)
         if isinstance(message, CancelRequest):
@@ -170,7 +181,7 @@ class ConnectionCore:
                     400,
                     ErrorCode.CONTEXT_CLOSED,
                     "Context closed",
-                    f"context {context_id!r} is {state.phase.value} and takes no more input; "
+                    f"context {shown(context_id)} is {state.phase.value} and takes no more input; "
                     "wait for its `done` or use a new context_id",
                     context_id=context_id,
                 )
@@ -218,6 +229,7 @@ class ConnectionCore:
             release_finder=self._release_finder,
             clause_finder=self._clause_finder,
             phrase_finder=self._phrase_finder,
+            step_finder=self._step_finder,
             now=now,
         )
         try:
@@ -249,9 +261,10 @@ class ConnectionCore:
         return f"{self.request_id}:{error.context_id or '-'}:{uuid.uuid4()}"
 
 
-def _context_id_of(payload: Any) -> str | None:
+def _context_id_of(payload: Any, limits: Limits) -> str | None:
+    # An over-long id is never echoed (see `check_context_id` in messages.py).
     if isinstance(payload, dict):
         value = payload.get("context_id")
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and 0 < len(value) <= limits.max_context_id_chars:
             return value
     return None

@@ -15,7 +15,8 @@ from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.events import ContextSpec, Segment
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import GenerationRequest
-from ttsd.protocol.resolver import ClauseFinder, PhraseFinder, ReleaseFinder
+from ttsd.protocol.resolver import ClauseFinder, PhraseFinder, ReleaseFinder, StepFinder
+from ttsd.protocol.shown import shown
 
 
 class Phase(Enum):
@@ -43,6 +44,7 @@ class ContextState:
         release_finder: ReleaseFinder,
         clause_finder: ClauseFinder | None = None,
         phrase_finder: PhraseFinder | None = None,
+        step_finder: StepFinder | None = None,
         now: float,
     ) -> None:
         self.spec = spec
@@ -51,6 +53,7 @@ class ContextState:
         self._limits = limits
         self._release_finder = release_finder
         self._clause_finder = clause_finder
+        self._step_finder = step_finder
         # The phrase finder knows English function words only: other languages wait for
         # a sentence or clause end as before.
         language = (first.language or "en").lower()
@@ -105,7 +108,7 @@ class ContextState:
                     400,
                     ErrorCode.CONTEXT_FIELD_CHANGED,
                     "Context field changed",
-                    f"`{field}` changed in the middle of context {self.spec.context_id!r} "
+                    f"`{field}` changed in the middle of context {shown(self.spec.context_id)} "
                     f"(was {_show(before)}, now {_show(after)}); start a new context to change it",
                 )
 
@@ -117,7 +120,7 @@ class ContextState:
                 429,
                 ErrorCode.QUEUE_FULL,
                 "Too much pending text",
-                f"context {self.spec.context_id!r} would hold {pending} characters not yet "
+                f"context {shown(self.spec.context_id)} would hold {pending} characters not yet "
                 f"synthesized (limit {self._limits.max_pending_chars}); wait for audio first",
             )
         if request.max_buffer_delay_ms is not None:
@@ -153,8 +156,8 @@ class ContextState:
         if end == 0:
             phrase_due = self._phrase_deadline()
             if self._phrase_armed or (phrase_due is not None and now >= phrase_due):
-                return self._phrase_cut()
-        return self._release(end)
+                end = self._phrase_end()
+        return self._release(self._within_budget(end))
 
     def deadline(self) -> float | None:
         """When `poll` has something to do next, or None."""
@@ -212,13 +215,31 @@ class ContextState:
 
     def _phrase_cut(self) -> list[Segment]:
         """Release the buffer up to its last phrase boundary, or arm for the next input."""
+        return self._release(self._phrase_end())
+
+    def _phrase_end(self) -> int:
+        """The buffer's last phrase boundary (0 if none, and then arm for the next input)."""
         if not self._phrase_cut_applies() or self._phrase_finder is None:
-            return []
+            return 0
         end = self._phrase_finder(self._buffer, min_words=self._limits.min_clause_words)
         # No boundary yet ("Thanks for calling our": "our" may become "ours"): wait for more
         # words instead of polling again and again.
         self._phrase_armed = end == 0
-        return self._release(end)
+        return end
+
+    def _within_budget(self, end: int) -> int:
+        """`end`, moved on so that what stays buffered fits one engine step.
+
+        Text that waits for a sentence end is released, a step at a time, once it is longer
+        than one step could speak (issue 8): waiting longer would not make its cut better,
+        and it keeps the buffer, and what each new input rescans, short.
+        """
+        if self._step_finder is None:
+            return end
+        budget = self._limits.max_step_chars
+        while len(self._buffer) - end > budget:
+            end = self._step_finder(self._buffer, end, budget)
+        return end
 
     def _release(self, end: int) -> list[Segment]:
         if end <= 0 or not self._buffer[:end].strip():
@@ -238,16 +259,44 @@ class ContextState:
             straddling = [at for offset, at in self._arrivals if offset < end]
             kept.insert(0, (0, straddling[-1]))
         self._arrivals = kept
+        pieces = self._pieces(text)
+        self._released_text = self._released_text or bool(text.strip())
+        last = len(pieces) - 1
+        return [
+            self._segment(
+                piece, closes_flush=closes_flush and i == last, is_last=is_last and i == last
+            )
+            for i, piece in enumerate(pieces)
+        ]
+
+    def _pieces(self, text: str) -> list[str]:
+        """`text` cut into the segments it is synthesized as: the context's first clause on
+        its own, and no piece longer than one engine step (`Limits.max_step_chars`)."""
+        limits = self._limits
         split = 0
         if not self._released_text and self._clause_finder is not None:
-            split = self._clause_finder(text, min_words=self._limits.min_clause_words)
-        self._released_text = self._released_text or bool(text.strip())
-        if split > 0 and text[split:].strip():
-            return [
-                self._segment(text[:split], closes_flush=False, is_last=False),
-                self._segment(text[split:], closes_flush=closes_flush, is_last=is_last),
-            ]
-        return [self._segment(text, closes_flush=closes_flush, is_last=is_last)]
+            if self._step_finder is None:
+                split = self._clause_finder(text, min_words=limits.min_clause_words)
+            else:
+                # Only a first clause within the first step's budget helps the first audio;
+                # past it, the step cut below comes first anyway.
+                window = text[: limits.first_step_chars]
+                split = self._clause_finder(window, min_words=limits.min_clause_words)
+                if split == 0 and len(text) > limits.first_step_chars:
+                    split = self._step_finder(text, 0, limits.first_step_chars)
+        if split <= 0 or not text[split:].strip():
+            split = 0
+        pieces = [text[:split]] if split else []
+        start = split
+        while start < len(text):
+            end = (
+                len(text)
+                if self._step_finder is None
+                else self._step_finder(text, start, limits.max_step_chars)
+            )
+            pieces.append(text[start:end])
+            start = end
+        return pieces or [text]
 
     def _segment(self, text: str, *, closes_flush: bool, is_last: bool) -> Segment:
         segment = Segment(
@@ -268,4 +317,5 @@ class ContextState:
 
 
 def _show(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    # Model ids and voice ids come from clients: quoted, escaped and cut (protocol/shown.py).
+    return shown(value) if isinstance(value, str) else str(value)

@@ -13,6 +13,9 @@ class Limits:
     max_message_bytes: int = 256 * 1024
     #: longest `transcript` in one message, in characters
     max_transcript_chars: int = 20_000
+    #: longest `context_id`, in characters (SDKs send UUIDs, 36; LiveKit 12 hex digits).
+    #: Every frame echoes the id, so a long one multiplies what a reply costs (issue 8)
+    max_context_id_chars: int = 256
     #: contexts alive at once on one connection (new ones beyond get a 429 error frame)
     max_contexts: int = 64
     #: text accepted but not yet synthesized, per context, in characters
@@ -28,3 +31,11 @@ class Limits:
     #: a context's first text that has waited this long for a sentence or clause end is cut
     #: at a phrase boundary ("Thanks for calling | our ..."), in ms (0 turns this off)
     first_segment_delay_ms: int = 150
+    #: longest text one engine step synthesizes, in characters: longer text is cut at a
+    #: clause end, else before a phrase, else between words (src/ttsd/text/steps.py), and
+    #: text that waits for a sentence end is released once it passes this. One Piper step
+    #: costs ~18 MiB per second of its audio; 200 characters are ~11 s (+~180 MiB)
+    max_step_chars: int = 200
+    #: the same for a context's first piece, so that its first audio comes soon even when
+    #: its first sentence is long and has no clause break
+    first_step_chars: int = 100

@@ -64,3 +64,12 @@ class PhraseFinder(Protocol):
     def __call__(self, text: str, *, min_words: int) -> int:
         """End index of the longest prefix that ends before a phrase, 0 if none."""
         ...
+
+
+class StepFinder(Protocol):
+    """Finds where a piece of text that is too long for one engine step should end."""
+
+    def __call__(self, text: str, start: int, max_chars: int) -> int:
+        """End of the piece of `text` from `start` with at most `max_chars` characters
+        (`len(text)` when the rest fits); a cut at the best boundary inside it."""
+        ...

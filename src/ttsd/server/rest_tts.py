@@ -1,14 +1,14 @@
 """`POST /tts/bytes` and `POST /tts/sse` (protocol.md §8.2, §8.3).
 
-Both TTS endpoints synthesize the whole transcript as one segment through the shared
-scheduler (`stream_segment`), so the engine stays off the event loop and a REST request
-competes fairly with WebSocket contexts. The first audio is computed before the response
-starts: anything wrong with the request, its model or voice, or the first sentence's
-synthesis is a JSON error with its HTTP status, never a 200 with a broken body. After
-that the body streams as it is synthesized; a failure then can only cut the connection
-(`/tts/bytes`) or send an `error` event (`/tts/sse`). A client that goes away stops the
-synthesis at the next sentence: Starlette cancels the body iterator, and with it the
-wait for the next scheduler step.
+Both TTS endpoints synthesize the transcript a sentence (or, for a long sentence, a
+bounded step) at a time through the shared scheduler (`stream_segment`), so the engine
+stays off the event loop and a REST request competes fairly with WebSocket contexts. The
+first audio is computed before the response starts: anything wrong with the request, its
+model or voice, or the first sentence's synthesis is a JSON error with its HTTP status,
+never a 200 with a broken body. After that the body streams as it is synthesized; a
+failure then can only cut the connection (`/tts/bytes`) or send an `error` event
+(`/tts/sse`). A client that goes away stops the synthesis at the next sentence: Starlette
+cancels the body iterator, and with it the wait for the next scheduler step.
 
 Choices where the hosted API is undocumented (protocol.md §9.7, §9.8):
 
@@ -27,6 +27,7 @@ from contextlib import aclosing
 from typing import Final
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -42,6 +43,7 @@ from ttsd.server.http import read_json
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
+from ttsd.text.steps import speech_pieces
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,24 +65,44 @@ async def _synthesized(
     *,
     timings: bool,
 ) -> AsyncGenerator[bytes, None]:
-    """`finalize(rendered)` of each chunk of the request's transcript, as one segment."""
+    """`finalize(rendered)` of each chunk of the request's transcript.
+
+    The transcript is spoken a sentence at a time, a long sentence a step at a time
+    (`speech_pieces`: no engine step longer than `max_step_chars`, the first at most
+    `first_step_chars`, so that its first audio comes soon; issue 8).
+    """
     playback = Playback()
     options = SynthesisOptions(speed=spec.speed or 1.0, volume=spec.volume or 1.0, timings=timings)
-    pieces = stream_segment(
-        runtime.scheduler,
-        runtime.registry.engine(resolved.engine),
-        spec.transcript,
-        resolved.voice_id,
-        options,
-        renderer,
-        finalize,
-        playback=playback,
-    )
-    async with aclosing(pieces):
-        async for piece in pieces:
-            if piece:
-                playback.mark_started()
-                yield piece
+    limits = runtime.settings.limits
+    texts = await _pieces_of(spec.transcript, limits.max_step_chars, limits.first_step_chars)
+    engine = runtime.registry.engine(resolved.engine)
+    for text in texts:
+        pieces = stream_segment(
+            runtime.scheduler,
+            engine,
+            text,
+            resolved.voice_id,
+            options,
+            renderer,
+            finalize,
+            playback=playback,
+        )
+        async with aclosing(pieces):
+            async for piece in pieces:
+                if piece:
+                    playback.mark_started()
+                    yield piece
+
+
+#: Transcripts longer than this are cut into pieces on a worker thread: the cut is linear,
+#: but 20,000 characters of it are milliseconds the event loop owes to every other client.
+_OFF_LOOP_CHARS = 2000
+
+
+async def _pieces_of(transcript: str, max_chars: int, first_chars: int) -> list[str]:
+    if len(transcript) <= _OFF_LOOP_CHARS:
+        return speech_pieces(transcript, max_chars, first_chars=first_chars)
+    return await run_in_threadpool(speech_pieces, transcript, max_chars, first_chars=first_chars)
 
 
 async def _first_piece(pieces: AsyncIterator[bytes]) -> bytes:

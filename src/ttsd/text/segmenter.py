@@ -17,14 +17,23 @@ decided by small functions below, one rule each.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 
-from ttsd.text.words import count_words, word_spans
+from ttsd.text.words import WORD_PATTERN
 
-__all__ = ["find_release_point", "first_clause_end", "first_phrase_end", "split_sentences"]
+__all__ = [
+    "CLOSERS",
+    "PHRASE_OPENERS",
+    "find_release_point",
+    "first_clause_end",
+    "first_phrase_end",
+    "split_sentences",
+]
 
 # Closing quotes/brackets that belong to the sentence they close: `He said "Stop." Then`.
-_CLOSERS = "\"'”’»)]}」』）》"
+CLOSERS = "\"'”’»)]}」』）》"
 # Opening quotes/brackets that may stand before a word: `("Dr.` is the word "Dr".
 _OPENERS = "\"'“‘«([{「『（《"
 # Closing quotes, for the dialogue-tag rule (`"Stop!" she said` is one sentence).
@@ -32,6 +41,11 @@ _CLOSING_QUOTES = "\"'”’»」』"
 # Bracket pairs whose opening half, still unclosed, means a closer may be the next token.
 # Single quotes are left out: "’" and "'" are apostrophes far more often than quotes.
 _BRACKETS = tuple(zip("([{“«「『（《", ")]}”»」』）》", strict=True))
+#: Each bracket character: (its pair's opener, +1 for an opener or -1 for a closer).
+_BRACKET_OF = {o: (o, 1) for o, _ in _BRACKETS} | {c: (o, -1) for o, c in _BRACKETS}
+_BRACKET_CHAR = re.compile("[" + re.escape('"' + "".join(_BRACKET_OF)) + "]")
+_WORD = WORD_PATTERN
+_VISIBLE = re.compile(r"\S")
 # CJK sentence ends: CJK text has no spaces, so these end a sentence with nothing after.
 _CJK_TERMINATORS = "。！？"
 
@@ -40,21 +54,21 @@ _CJK_TERMINATORS = "。！？"
 # CJK terminators need no space, and the buffer may end right after the punctuation
 # (the next token has not arrived). `_ends_sentence` decides which candidates count.
 _SENTENCE_END = re.compile(
-    rf"(?P<term>[.!?…{_CJK_TERMINATORS}]+)(?P<close>[{re.escape(_CLOSERS)}]*)(?P<space>\s*)"
+    rf"(?P<term>[.!?…{_CJK_TERMINATORS}]+)(?P<close>[{re.escape(CLOSERS)}]*)(?P<space>\s*)"
 )
 # A blank line (paragraph break) ends whatever precedes it, punctuated or not.
 _PARAGRAPH = re.compile(r"\n[^\S\n]*\n\s*")
 # A candidate clause end, for an early first segment: `,` `;` `:` followed by whitespace
 # (so "1,000" and "3:30" are never candidates), or a spaced dash (" — ", " – ", " -- ";
 # "well-known" and "1990–2000" are not candidates).
-_CLAUSE_END = re.compile(rf"[,;:][{re.escape(_CLOSERS)}]*\s+|\s(?:—|–|--)\s+")
+_CLAUSE_END = re.compile(rf"[,;:][{re.escape(CLOSERS)}]*\s+|\s(?:—|–|--)\s+")
 
 # English function words that open a phrase: a speaker may pause before them ("Thanks for
 # calling | our support line"), so a first segment cut there still sounds natural.
 # Prepositions, conjunctions, relative words, articles and possessive/demonstrative
 # determiners; lowercase.
 # fmt: off
-_PHRASE_OPENERS = frozenset({
+PHRASE_OPENERS = frozenset({
     "for", "to", "in", "on", "at", "of", "with", "from", "by", "about", "after", "before",
     "during", "through", "without", "into",
     "and", "but", "or", "so", "because", "although", "though", "while", "when", "where",
@@ -105,7 +119,7 @@ def find_release_point(
     count.
     """
     end = _last_sentence_end(text)
-    if _visible_chars(text, 0, end) < min_sentence_chars:
+    if not _has_visible_chars(text, end, min_sentence_chars):
         end = 0
     if first_segment:
         end = max(end, _last_clause_end(text, end, min_clause_words))
@@ -122,8 +136,10 @@ def first_clause_end(text: str, *, min_words: int = 3) -> int:
     sentence_end = next(
         (m.end() for m in _sentence_candidates(text) if _ends_sentence(text, m, 0)), len(text)
     )
+    brackets = _Brackets(text)
+    after = _nth_word_start(text, 0, min_words)
     for m in _CLAUSE_END.finditer(text, 0, sentence_end):
-        if count_words(text, 0, m.start()) >= min_words and not _has_open_bracket(text, m.end()):
+        if m.start() > after and not brackets.open_at(m.end()):
             return m.end()
     return 0
 
@@ -147,22 +163,26 @@ def first_phrase_end(text: str, *, min_words: int = 3) -> int:
     """
     if any(_ends_sentence(text, m, 0) for m in _sentence_candidates(text)):
         return 0
-    if _last_clause_end(text, 0, min_words):
+    brackets = _Brackets(text)
+    if _last_clause_end(text, 0, min_words, brackets):
         return 0
     cut = 0
-    tokens = [text[start:end].lower() for start, end in word_spans(text)]
-    for index, (start, end) in enumerate(word_spans(text)):
+    previous_opens = True  # the first word never has one before it: only `index` rules it out
+    for index, m in enumerate(_WORD.finditer(text)):
+        start, end = m.span()
+        opens = m.group().lower() in PHRASE_OPENERS
         # Tokens are maximal runs of non-space: `end < len(text)` means whitespace follows.
         # A run of function words is one phrase opening: "went | to the store", never
         # "went to | the store".
         if (
-            index >= max(1, min_words)
+            opens
+            and not previous_opens
+            and index >= max(1, min_words)
             and end < len(text)
-            and tokens[index] in _PHRASE_OPENERS
-            and tokens[index - 1] not in _PHRASE_OPENERS
-            and not _has_open_bracket(text, start)
+            and not brackets.open_at(start)
         ):
             cut = start
+        previous_opens = opens
     return cut
 
 
@@ -175,7 +195,7 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for m in _sentence_candidates(text):
         end = m.end()
-        if end > start and _visible_chars(text, start, end) > 0 and _ends_sentence(text, m, start):
+        if end > start and _VISIBLE.search(text, start, end) and _ends_sentence(text, m, start):
             sentences.append(text[start:end])
             start = end
     if start < len(text):
@@ -196,18 +216,73 @@ def _last_sentence_end(text: str) -> int:
     return 0
 
 
-def _last_clause_end(text: str, start: int, min_words: int) -> int:
+def _last_clause_end(
+    text: str, start: int, min_words: int, brackets: _Brackets | None = None
+) -> int:
     """End of the last clause after `start` whose words since `start` reach `min_words`.
 
     Words are counted from `start` (the sentence the clause belongs to), so "Hi there.
-    Well, " does not release a one-word clause "Well, " after a sentence.
+    Well, " does not release a one-word clause "Well, " after a sentence. One pass over the
+    candidates, last first, each checked in O(log n): a long run of commas inside an open
+    bracket costs no more than reading it (issue 8).
     """
+    after = _nth_word_start(text, start, min_words)
+    brackets = brackets or _Brackets(text)
     for m in reversed(list(_CLAUSE_END.finditer(text, start))):
+        if m.start() <= after:
+            return 0  # fewer words before this candidate, and before every earlier one
         # No cut inside parentheses or quotes: "(for example, this)" stays whole.
-        words = count_words(text, start, m.start())
-        if words >= min_words and not _has_open_bracket(text, m.end()):
+        if not brackets.open_at(m.end()):
             return m.end()
     return 0
+
+
+def _nth_word_start(text: str, start: int, n: int) -> int:
+    """Where the `n`-th word after `start` begins (`start - 1` for n < 1, `len(text)` if
+    there are fewer): a clause that ends after it has at least `n` words."""
+    if n < 1:
+        return start - 1
+    for count, m in enumerate(_WORD.finditer(text, start), start=1):
+        if count == n:
+            return m.start()
+    return len(text)
+
+
+class _Brackets:
+    """Answers "is a bracket or a straight double quote open before position p?" in O(log n).
+
+    Built in one pass over the bracket characters of `text` (found by one regular
+    expression), so many questions about one text cost no rescans (issue 8: the old
+    per-candidate recount made a run of commas quadratic). Counts, not a stack, as before:
+    a pair is open where more of its openers than closers came before.
+    """
+
+    __slots__ = ("_open_after", "_positions")
+
+    def __init__(self, text: str) -> None:
+        positions: list[int] = []
+        open_after: list[bool] = []
+        depth = dict.fromkeys(_BRACKET_OF, 0)
+        quotes = 0
+        unbalanced = 0  # pairs with more openers than closers so far
+        for m in _BRACKET_CHAR.finditer(text):
+            char = m.group()
+            if char == '"':
+                quotes += 1
+            else:
+                pair, step = _BRACKET_OF[char]
+                before = depth[pair] > 0
+                depth[pair] += step
+                unbalanced += (depth[pair] > 0) - before
+            positions.append(m.start())
+            open_after.append(quotes % 2 == 1 or unbalanced > 0)
+        self._positions = positions
+        self._open_after = open_after
+
+    def open_at(self, end: int) -> bool:
+        """Whether `text[:end]` leaves a bracket or a straight double quote open."""
+        index = bisect.bisect_left(self._positions, end) - 1
+        return index >= 0 and self._open_after[index]
 
 
 def _ends_sentence(text: str, m: re.Match[str], seg_start: int) -> bool:
@@ -278,8 +353,19 @@ def _next_word_char(text: str, pos: int) -> str | None:
 
 
 def _at_line_start(text: str, pos: int, seg_start: int) -> bool:
-    line_start = max(seg_start, text.rfind("\n", 0, pos) + 1)
-    return text[line_start:pos].isspace() or line_start >= pos
+    """Whether only spaces stand between `pos` and the start of its line (or `seg_start`).
+
+    Walks back over that whitespace only, never to the start of the text: called once per
+    candidate, a search back to the last newline would make a long line quadratic.
+    """
+    while pos > seg_start:
+        char = text[pos - 1]
+        if char == "\n":
+            return True
+        if not char.isspace():
+            return False
+        pos -= 1
+    return True
 
 
 def _has_open_bracket(text: str, end: int) -> bool:
@@ -289,6 +375,9 @@ def _has_open_bracket(text: str, end: int) -> bool:
     return any(text.count(o, 0, end) > text.count(c, 0, end) for o, c in _BRACKETS)
 
 
-def _visible_chars(text: str, start: int, end: int) -> int:
-    """Number of non-whitespace characters in `text[start:end]`."""
-    return sum(not c.isspace() for c in text[start:end])
+def _has_visible_chars(text: str, end: int, count: int) -> bool:
+    """Whether `text[:end]` has at least `count` non-whitespace characters (stops there)."""
+    if count <= 0:
+        return True
+    seen = itertools.islice(_VISIBLE.finditer(text, 0, end), count - 1, None)
+    return next(seen, None) is not None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["count_words", "split_words", "word_spans"]
+__all__ = ["WORD_PATTERN", "count_words", "split_words", "word_spans"]
 
 # `\S` and `str.split()` agree on what whitespace is (both use str.isspace), so these
 # tokens are exactly those of `text.split()`.
-_WORD = re.compile(r"\S+")
+WORD_PATTERN = re.compile(r"\S+")
+_WORD = WORD_PATTERN
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
