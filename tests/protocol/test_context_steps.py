@@ -122,3 +122,17 @@ def test_without_a_step_finder_segments_are_not_cut() -> None:
     transcript = "word " * 1000
     pieces = send(target, transcript, **{"continue": False})
     assert [piece.text for piece in pieces] == [transcript]
+
+
+@pytest.mark.parametrize("field", ["max_step_chars", "first_step_chars"])
+@pytest.mark.parametrize("value", [0, -5, "200", True])
+def test_a_step_budget_must_be_a_positive_integer(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"limits.{field}"):
+        Limits(**{field: value})  # type: ignore[arg-type]
+
+
+def test_a_step_budget_of_one_character_still_makes_progress() -> None:
+    target = core(Limits(max_step_chars=1, first_step_chars=1))
+    pieces = send(target, "ab cd", **{"continue": False})
+    assert "".join(piece.text for piece in pieces) == "ab cd"
+    assert all(len(piece.text) == 1 for piece in pieces)

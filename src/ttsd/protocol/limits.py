@@ -39,3 +39,10 @@ class Limits:
     #: the same for a context's first piece, so that its first audio comes soon even when
     #: its first sentence is long and has no clause break
     first_step_chars: int = 100
+
+    def __post_init__(self) -> None:
+        # A step budget below one character could never make progress.
+        for name in ("max_step_chars", "first_step_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"limits.{name} must be an integer of at least 1, not {value!r}")
