@@ -234,12 +234,13 @@ class ContextState:
         than one step could speak (issue 8): waiting longer would not make its cut better,
         and it keeps the buffer, and what each new input rescans, short.
         """
-        if self._step_finder is None:
-            return end
         budget = self._limits.max_step_chars
-        while len(self._buffer) - end > budget:
-            end = self._step_finder(self._buffer, end, budget)
-        return end
+        if self._step_finder is None or len(self._buffer) - end <= budget:
+            return end
+        # Keep at most one step: the best cut in the buffer's last `budget` characters.
+        # `_cut` then splits what is released into steps; this costs O(budget).
+        tail = len(self._buffer) - budget
+        return self._step_finder(self._buffer, tail, budget - 1)
 
     def _release(self, end: int) -> list[Segment]:
         if end <= 0 or not self._buffer[:end].strip():

@@ -15,8 +15,9 @@ A piece longer than the budget is cut at the best boundary inside it, in this or
 4. anywhere (a single word longer than the budget), but never inside a run of digits
    or between a letter and its combining marks.
 
-Each kind is looked for in the last two thirds of the window first, so pieces are not cut
-needlessly short, then anywhere in it. Every function here is linear in the text.
+Any of them in the last two thirds of the window comes first (so pieces are not cut
+needlessly short), and only then one nearer its start. Every function here is linear in
+the text.
 """
 
 from __future__ import annotations
@@ -73,35 +74,37 @@ def step_end(text: str, start: int, max_chars: int) -> int:
     if len(text) <= limit:
         return len(text)
     floor = start + max_chars // 3  # the "last two thirds" of the window
+    early = 0
     for finder in (_last_clause_end, _last_phrase_start, _last_word_start):
-        for low in (floor, start):
-            cut = finder(text, start, limit, low)
-            if cut > low:
-                return cut
-    return _hard_cut(text, start, limit)
+        cut = finder(text, start, limit)
+        if cut > floor:
+            return cut
+        if cut > start and not early:
+            early = cut
+    return early or _hard_cut(text, start, limit)
 
 
-def _last_clause_end(text: str, start: int, limit: int, low: int) -> int:
-    """End of the last clause mark (with the spaces after it) inside the window."""
+def _last_clause_end(text: str, start: int, limit: int) -> int:
+    """End of the last clause mark (with the spaces after it) inside the window, or 0."""
     cut = 0
     for m in _CLAUSE.finditer(text, start, limit):
         cut = m.end()
-    return cut if cut > low else 0
+    return cut
 
 
-def _last_phrase_start(text: str, start: int, limit: int, low: int) -> int:
+def _last_phrase_start(text: str, start: int, limit: int) -> int:
     """Start of the last phrase-opening word in the window that follows a content word."""
     cut = 0
     previous_opens = True
     for m in _WORD.finditer(text, start, limit):
         opens = m.group().lower() in PHRASE_OPENERS
-        if opens and not previous_opens and m.start() > low:
+        if opens and not previous_opens:
             cut = m.start()
         previous_opens = opens
     return cut
 
 
-def _last_word_start(text: str, start: int, limit: int, low: int) -> int:
+def _last_word_start(text: str, start: int, limit: int) -> int:
     """Start of the last word in the window, not inside a number ("1 000 000").
 
     The cut falls before the word, so a word that starts at `limit` itself counts: the
@@ -116,7 +119,7 @@ def _last_word_start(text: str, start: int, limit: int, low: int) -> int:
         if begin > start and not (digits_apart and text[begin].isdigit()):
             cut = begin
         previous_end = m.end()
-    return cut if cut > low else 0
+    return cut
 
 
 def _hard_cut(text: str, start: int, limit: int) -> int:
