@@ -757,3 +757,78 @@ def test_first_segment_delay_zero_waits_for_the_sentence_as_before() -> None:
     _stream(core, "a", ["Thanks", " for", " calling", " our", " support"], start=0.0)
     assert core.next_deadline() == 3.0
     assert core.poll(2.0) == []
+
+
+# --- context_id length and echoes (issue 8) ---------------------------------------------
+
+
+def test_context_id_at_the_limit_opens_and_one_more_is_an_unattributed_error() -> None:
+    core = make_core(max_context_id_chars=16)
+    assert opened(send(core, context_id="a" * 16, **{"continue": True})) == ["a" * 16]
+    events = send(core, context_id="a" * 17, **{"continue": True})
+    frame = assert_error(events, ErrorCode.INVALID_REQUEST, 400, None)
+    assert "`context_id`" in frame["message"] and "17 characters" in frame["message"]
+    # The live context whose id is the cut one is not failed by it.
+    assert aborts(events) == [] and core.phase("a" * 16) is Phase.OPEN
+    assert core.context_ids == ["a" * 16]
+
+
+def test_a_cancel_with_a_long_id_is_an_error_and_cancels_nothing() -> None:
+    core = make_core(max_context_id_chars=16)
+    send(core, context_id="a" * 16, **{"continue": True})
+    text = orjson.dumps({"context_id": "a" * 17, "cancel": True}).decode()
+    events = core.receive_text(text, 0.0)
+    assert_error(events, ErrorCode.INVALID_REQUEST, 400, None)
+    assert aborts(events) == [] and core.phase("a" * 16) is Phase.OPEN
+
+
+def test_an_error_about_a_64_kb_id_stays_small() -> None:
+    # Before: the frame echoed the id in `context_id`, `message` and `request_id`.
+    core = make_core()
+    long_id = "x" * 65536
+    for fields in ({}, {"transcript": 42}, {"model_id": "bogus"}):
+        frame = only_error(send(core, context_id=long_id, **fields))
+        assert frame["context_id"] is None
+        assert len(orjson.dumps(frame)) < 600, frame
+
+
+def test_an_oversized_message_with_a_long_id_is_not_attributed() -> None:
+    core = make_core(max_message_bytes=1000)
+    events = send(core, context_id="x" * 257, transcript="y" * 1000)
+    assert_error(events, ErrorCode.MESSAGE_TOO_LARGE, 413, None)
+    events = send(core, context_id="x" * 256, transcript="y" * 1000)
+    assert_error(events, ErrorCode.MESSAGE_TOO_LARGE, 413, "x" * 256)
+
+
+def test_context_closed_quotes_the_id_shortened() -> None:
+    core = make_core()
+    long_id = "\x1b" + "x" * 255
+    send(core, context_id=long_id)  # closes at once: continue is false
+    frame = assert_error(send(core, context_id=long_id), ErrorCode.CONTEXT_CLOSED, 400, long_id)
+    assert "'\\x1bxxx" in frame["message"] and "(256 chars)" in frame["message"]
+    assert long_id not in frame["message"]
+
+
+def test_a_field_change_quotes_the_values_shortened() -> None:
+    core = make_core()
+    send(core, model_id="sonic-3", **{"continue": True})
+    events = send(core, model_id="sonic-" + "9" * 5000, **{"continue": True})
+    frame = assert_error(events, ErrorCode.CONTEXT_FIELD_CHANGED, 400, "c1")
+    assert "(5006 chars)" in frame["message"] and len(frame["message"]) < 600
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x7f", "\x9b"], ids=["NUL", "DEL", "CSI"])
+def test_a_control_character_in_a_transcript_reaches_no_engine(char: str) -> None:
+    core = make_core()
+    send(core, context_id="other", transcript="Hello", **{"continue": True})
+    send(core, transcript="Hello", **{"continue": True})
+    events = send(core, transcript=f" there{char}.", **{"continue": True})
+    frame = assert_error(events, ErrorCode.INVALID_REQUEST, 400, "c1")
+    assert f"`transcript`: U+{ord(char):04X} at offset 6" in frame["message"]
+    assert aborts(events) == ["c1"] and segments(events) == []
+    assert core.phase("other") is Phase.OPEN
+    # A new context with one queues nothing either.
+    frame = assert_error(
+        send(core, context_id="c2", transcript=char), ErrorCode.INVALID_REQUEST, 400, "c2"
+    )
+    assert "c2" not in core.context_ids

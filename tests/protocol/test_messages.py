@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 import pytest
 
-from tests.protocol.helpers import payload
+from tests.protocol.helpers import OUTPUT_FORMAT, payload
 from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.formats import SAMPLE_RATES, Encoding
+from ttsd.protocol.limits import Limits
 from ttsd.protocol.messages import (
     CancelRequest,
     GenerationRequest,
     OutputFormat,
     Voice,
+    check_text,
     parse_message,
 )
 
@@ -526,3 +530,129 @@ def test_experimental_voice_speed_out_of_range_names_the_field(speed: object) ->
     voice = {"mode": "id", "id": "v", "__experimental_controls": {"speed": speed}}
     error = reject_fields(voice=voice)
     assert "`voice.__experimental_controls.speed`" in error.message
+
+
+# --- context_id length (issue 8) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("cancel", [False, True], ids=["generation", "cancel"])
+def test_context_id_at_the_limit_is_accepted_and_one_more_rejected(cancel: bool) -> None:
+    limits = Limits(max_context_id_chars=40)
+    at_limit = "c" * 40
+    message = {"context_id": at_limit, "cancel": True} if cancel else payload(at_limit)
+    assert parse_message(message, limits).context_id == at_limit
+    over = "c" * 41
+    message = {"context_id": over, "cancel": True} if cancel else payload(over)
+    with pytest.raises(ProtocolError) as info:
+        parse_message(message, limits)
+    error = info.value
+    assert (error.status_code, error.error_code) == (400, ErrorCode.INVALID_REQUEST)
+    assert "`context_id`" in error.message and "41 characters" in error.message
+    assert "limit is 40" in error.message
+    # Not attributed, and not echoed: a cut id is one the client never sent.
+    assert error.context_id is None
+    assert over not in error.message
+
+
+def test_a_long_context_id_is_the_error_even_when_other_fields_are_bad() -> None:
+    long_id = "x" * 65536
+    error = reject_fields(context_id=long_id, transcript=42, voice=None)
+    assert "`context_id`" in error.message and "65536" in error.message
+    assert error.context_id is None and len(error.message) < 200
+
+
+def test_the_default_context_id_limit_takes_uuids_and_stops_at_256() -> None:
+    assert Limits().max_context_id_chars == 256
+    assert parse(context_id="6ccbfb76-1fc6-48f7-b71d-91ac6298247b").context_id is not None
+    assert parse(context_id="x" * 256).context_id == "x" * 256
+    assert reject_fields(context_id="x" * 257).context_id is None
+
+
+def test_errors_quote_client_strings_shortened() -> None:
+    long_value = "\n" + "e" * 10_000
+    error = reject_fields(output_format={**OUTPUT_FORMAT, "encoding": long_value})
+    assert "`output_format.encoding`" in error.message
+    assert "'\\neeee" in error.message and "(10001 chars)" in error.message
+    assert len(error.message) < 400
+
+
+# --- control characters in transcripts (issue 8) ----------------------------------------
+
+#: Code points at each edge of the classes `check_text` allows and rejects.
+ALLOWED_IN_TEXT = [
+    "\t",  # U+0009, first whitespace control
+    "\n",
+    "\x0b",
+    "\x0c",
+    "\r",  # U+000D, last of the first whitespace run
+    "\x1c",  # U+001C-U+001F: whitespace to str.isspace
+    "\x1f",
+    " ",
+    "~",  # U+007E, last before DEL
+    "\x85",  # NEL, a line break
+    "\xa0",  # first after the C1 block
+    "\u2028",
+    "\ud7ff",  # last before the surrogates
+    "\ue000",  # first after them
+    "\U0001f600",  # a paired surrogate in JSON, one code point here
+]
+REJECTED_IN_TEXT = [
+    "\x00",
+    "\x08",  # last before tab
+    "\x0e",  # first after CR
+    "\x1b",  # ESC, last before U+001C
+    "\x7f",  # DEL
+    "\x80",  # first C1
+    "\x84",  # last before NEL
+    "\x86",  # first after NEL
+    "\x9f",  # last C1
+    "\ud800",  # lone surrogates, both ends
+    "\udfff",
+]
+
+
+@pytest.mark.parametrize("char", ALLOWED_IN_TEXT, ids=lambda c: f"U+{ord(c):04X}")
+def test_whitespace_controls_and_text_are_allowed_in_a_transcript(char: str) -> None:
+    assert parse(transcript=f"One{char}two.").transcript == f"One{char}two."
+    check_text("transcript", char)
+
+
+@pytest.mark.parametrize("char", REJECTED_IN_TEXT, ids=lambda c: f"U+{ord(c):04X}")
+def test_other_controls_and_lone_surrogates_are_rejected_in_a_transcript(char: str) -> None:
+    error = reject_fields(transcript=f"One{char}two.")
+    assert (error.status_code, error.error_code) == (400, ErrorCode.INVALID_REQUEST)
+    assert error.message.startswith("`transcript`: ")
+    assert f"U+{ord(char):04X} at offset 3" in error.message
+    assert error.context_id == "c1"
+    kind = "lone surrogate" if 0xD800 <= ord(char) <= 0xDFFF else "control character"
+    assert kind in error.message
+
+
+def test_the_check_rejects_exactly_the_intended_code_points() -> None:
+    def intended(code: int) -> bool:
+        if code < 0x20:
+            return not chr(code).isspace()
+        return code == 0x7F or (0x80 <= code <= 0x9F and code != 0x85) or 0xD800 <= code <= 0xDFFF
+
+    def rejected(code: int) -> bool:
+        try:
+            check_text("transcript", chr(code))
+        except ProtocolError:
+            return True
+        return False
+
+    assert [c for c in range(0xE001) if rejected(c) != intended(c)] == []
+
+
+def test_the_first_offending_character_is_named_in_a_long_transcript() -> None:
+    text = "word " * 3999 + "end\x00\x01"
+    error = reject_fields(transcript=text)
+    assert f"U+0000 at offset {len(text) - 2}" in error.message
+
+
+def test_orjson_refuses_a_lone_surrogate_before_any_check() -> None:
+    # So over the wire a lone surrogate is an invalid_json error; `check_text` guards the
+    # parsers against callers that decode some other way (json.loads takes it).
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(b'{"transcript": "a\\ud800b"}')
+    assert json.loads('"a\\ud800b"') == "a\ud800b"

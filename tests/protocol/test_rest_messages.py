@@ -384,3 +384,47 @@ def test_query_bad_gender() -> None:
     error = query_error(gender="robot")
     assert_invalid(error, "gender")
     assert "gender_neutral" in error.message
+
+
+# --- issue 8: control characters, context_id length, quoted values ------------------------
+
+
+@pytest.mark.parametrize("parse", [parse_bytes_request, parse_sse_request], ids=["bytes", "sse"])
+@pytest.mark.parametrize(("char", "ok"), [("\x00", False), ("\x1f", True), ("\x85", True)])
+def test_transcript_control_characters_as_on_the_websocket(parse: Any, char: str, ok: bool) -> None:
+    if ok:
+        assert parse(body(transcript=f"Hi{char}there.")).transcript == f"Hi{char}there."
+        return
+    with pytest.raises(ProtocolError) as info:
+        parse(body(transcript=f"Hi{char}there."))
+    assert_invalid(info.value, "transcript")
+    assert f"U+{ord(char):04X} at offset 2" in info.value.message
+
+
+def test_sse_context_id_at_the_limit_and_one_more() -> None:
+    limits = Limits(max_context_id_chars=8)
+    assert parse_sse_request(body(context_id="c" * 8), limits).context_id == "c" * 8
+    error = sse_error(body(context_id="c" * 9), limits)
+    assert_invalid(error, "context_id")
+    assert "9 characters" in error.message and "c" * 9 not in error.message
+    assert error.context_id is None
+
+
+def test_bytes_ignores_a_context_id_as_before() -> None:
+    assert parse_bytes_request(body(context_id="c" * 10_000)).transcript == "Hello."
+
+
+@pytest.mark.parametrize(
+    "make_error",
+    [
+        lambda v: bytes_error(body(output_format={"container": v})),
+        lambda v: query_error(gender=v),
+        lambda v: query_error(limit=v),
+        lambda v: query_error(is_owner=v),
+    ],
+    ids=["container", "gender", "limit", "is_owner"],
+)
+def test_quoted_client_values_are_shortened(make_error: Any) -> None:
+    error = make_error("\x1b[2J" + "z" * 5000)
+    assert "'\\x1b[2Jzzz" in error.message and "(5004 chars)" in error.message
+    assert len(error.message) < 500

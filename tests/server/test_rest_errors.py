@@ -3,6 +3,7 @@ HTTP status, sent before any audio, and the server serving on afterwards."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -212,3 +213,32 @@ def test_with_the_key(keyed: str, headers: dict[str, str]) -> None:
     response = httpx.post(f"http://{keyed}/tts/bytes", json=tts_body("One two."), headers=headers)
     assert response.status_code == 200 and len(response.content) == tone_bytes(2)
     assert httpx.get(f"http://{keyed}/voices", headers=headers).status_code == 200
+
+
+# --- issue 8: control characters and long ids --------------------------------------------
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_nul_in_the_transcript_is_400_naming_it(http: httpx.Client, path: str) -> None:
+    # Before: the NUL reached the engine (Piper answered with a 500 "Synthesis failed").
+    response = http.post(path, json=tts_body("One\u0000two."))
+    assert_error(
+        response,
+        status=400,
+        error_code="invalid_request",
+        mentions="`transcript`: U+0000 at offset 3",
+    )
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_lone_surrogate_is_invalid_json(http: httpx.Client, path: str) -> None:
+    body = json.dumps(tts_body("One\ud800two.")).encode()  # json escapes it as \ud800
+    assert b"\\ud800" in body
+    response = http.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert_error(response, status=400, error_code="invalid_json")
+
+
+def test_an_sse_context_id_over_the_limit_is_400_naming_it(http: httpx.Client) -> None:
+    response = http.post("/tts/sse", json=tts_body(context_id="c" * 257))
+    body = assert_error(response, status=400, error_code="invalid_request", mentions="`context_id`")
+    assert "257 characters" in body["message"] and "c" * 257 not in body["message"]

@@ -417,3 +417,85 @@ def test_error_request_id_names_the_connection(shared_server: str) -> None:
     assert first["request_id"].startswith(f"{connection_id}:c1:")
     assert second["request_id"].startswith(f"{connection_id}:c2:")
     assert first["request_id"] != second["request_id"]
+
+
+# --- issue 8: control characters and long ids --------------------------------------------
+
+
+def test_a_nul_in_a_transcript_fails_its_context_only(
+    serve: ServerFactory, tone_engine: ToneEngine
+) -> None:
+    with serve() as base, Client(base) as client:
+        client.send(request("other", "One two", continue_=True, max_buffer_delay_ms=5000))
+        client.send(request("c1", "Hello.", continue_=True))
+        client.until(lambda f: f["type"] == "chunk" and f["context_id"] == "c1")
+        client.send(request("c1", " there\u0000 you.", continue_=True))
+        error = next_error(client)
+        assert_error_frame(
+            error,
+            status_code=400,
+            error_code="invalid_request",
+            mentions="`transcript`: U+0000 at offset 6",
+            context_id="c1",
+        )
+        assert_fails_alone(client, error, "c1")
+        # The other context, open all along, still speaks and ends.
+        client.send(request("other", " three.", continue_=False))
+        frames = client.until_done("other")
+        assert of(frames, "other")[-1]["type"] == "done"
+        assert len(audio(client.frames, "other")) == tone_bytes(3)
+    # Before, the NUL reached the engine (Piper failed the context with a 500).
+    assert not [call for call in tone_engine.calls if "\x00" in call]
+
+
+def test_a_lone_surrogate_in_a_transcript_is_invalid_json(shared_server: str) -> None:
+    with Client(shared_server) as client:
+        client.send('{"context_id": "c1", "transcript": "a\\ud800b"}')
+        error = next_error(client)
+        assert_error_frame(
+            error, status_code=400, error_code="invalid_json", mentions="JSON", context_id=None
+        )
+        assert_still_serves(client)
+
+
+def test_a_context_id_over_the_limit_gets_an_unattributed_error(shared_server: str) -> None:
+    with Client(shared_server) as client:
+        client.send(request("x" * 256, "One two", continue_=True, max_buffer_delay_ms=5000))
+        for long_id in ("x" * 257, "x" * 65536):
+            client.send(request(long_id))
+            client.send({"context_id": long_id, "cancel": True})
+            for _ in range(2):
+                error = next_error(client)
+                assert_error_frame(
+                    error,
+                    status_code=400,
+                    error_code="invalid_request",
+                    mentions=f"`context_id`: has {len(long_id)} characters",
+                    context_id=None,
+                )
+                assert len(json.dumps(error)) < 600
+        # The live context that shares the first 256 characters was not touched.
+        client.send(request("x" * 256, " three.", continue_=False))
+        frames = client.until_done("x" * 256)
+        assert frames[-1]["type"] == "done" and len(audio(frames, "x" * 256)) == tone_bytes(3)
+
+
+def test_nul_in_ids_is_harmless(shared_server: str) -> None:
+    """NUL in `context_id`, `voice.id` and `model_id` (JSON escapes it both ways): the
+    context speaks with its id echoed exactly, and an unknown model quotes it escaped."""
+    with Client(shared_server) as client:
+        context_id = "a\u0000b"
+        client.send(
+            request(context_id, "One two three.", model_id="sonic-3\u0000", voice="tone-low\u0000")
+        )
+        frames = client.until_done(context_id)
+        assert frames[-1]["type"] == "done" and len(audio(frames, context_id)) == tone_bytes(3)
+        client.send(request("c2", model_id="bogus\u0000"))
+        error = next_error(client)
+        assert_error_frame(
+            error,
+            status_code=400,
+            error_code="model_not_found",
+            mentions="'bogus\\x00'",
+            context_id="c2",
+        )

@@ -92,7 +92,7 @@ class EngineRegistry:
                 400,
                 ErrorCode.MODEL_NOT_FOUND,
                 "Invalid model",
-                f"`model_id`: {model_id!r} is not a model ttsd serves; use a 'sonic' id "
+                f"`model_id`: {shown(model_id)} is not a model ttsd serves; use a 'sonic' id "
                 f"(e.g. 'sonic-3', mapped to the default engine) or an engine name: {names}",
             )
         return engine
@@ -107,7 +107,7 @@ class EngineRegistry:
                 404,
                 ErrorCode.VOICE_NOT_FOUND,
                 "Voice not found",
-                f"`voice`: {requested!r} is not a voice of engine {engine.name!r}; "
+                f"`voice`: {shown(requested)} is not a voice of engine {engine.name!r}; "
                 "GET /voices lists them, or add an alias in the config file",
             )
         fallback = engine.voices()[0].id

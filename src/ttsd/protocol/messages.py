@@ -7,6 +7,7 @@ Validation errors become `ProtocolError`s whose message names the offending fiel
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ttsd.protocol.errors import ErrorCode, ProtocolError, invalid_request
 from ttsd.protocol.formats import SAMPLE_RATES, Container, Encoding
+from ttsd.protocol.limits import Limits
+from ttsd.protocol.shown import shown
 
 #: Range of `max_buffer_delay_ms` (protocol.md §2.1; FERN's older [0, 1000] is superseded).
 MAX_BUFFER_DELAY_RANGE_MS = (0, 5000)
@@ -25,6 +28,15 @@ VOLUME_RANGE = (0.5, 2.0)
 
 #: The deprecated `speed` enum mapped to a rate factor.
 LEGACY_SPEEDS = {"slowest": 0.6, "slow": 0.8, "normal": 1.0, "fast": 1.25, "fastest": 1.5}
+
+#: Code points a transcript may not hold, as one character class: one linear search at C
+#: speed even over 20,000 characters. C0 controls except the whitespace ones (tab, LF, VT,
+#: FF, CR and U+001C-U+001F are whitespace to `str.isspace`, and so to the segmenter in
+#: ttsd/text/segmenter.py), DEL, C1 controls except NEL (U+0085, a line break), and
+#: surrogates: a `str` holds one only unpaired (orjson already refuses "\ud800" as invalid
+#: JSON, so this is the guard for callers that decode JSON some other way). A NUL used to
+#: reach the engine and come back as a 500 "Synthesis failed" (issue 8).
+_FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
 
 
 class Lenient(BaseModel):
@@ -148,11 +160,12 @@ class CancelRequest:
 ClientMessage = GenerationRequest | CancelRequest
 
 
-def parse_message(payload: Any) -> ClientMessage:
+def parse_message(payload: Any, limits: Limits | None = None) -> ClientMessage:
     """Validate a decoded JSON value as a client message.
 
     Raises `ProtocolError` naming the field and the problem; its `context_id` is set
-    whenever the payload carried a usable one, so the error can be attributed.
+    whenever the payload carried a usable one, so the error can be attributed. An id
+    longer than `limits.max_context_id_chars` is not usable: that error says `null`.
     """
     if not isinstance(payload, dict):
         raise ProtocolError(
@@ -162,6 +175,8 @@ def parse_message(payload: Any) -> ClientMessage:
             f"a message must be a JSON object, got {json_type_name(payload)}",
         )
     context_id = payload.get("context_id")
+    # First, so that no error about another field echoes an over-long id.
+    check_context_id(context_id, limits or Limits())
     attributed = context_id if isinstance(context_id, str) and context_id else None
     try:
         if "cancel" in payload:
@@ -171,6 +186,39 @@ def parse_message(payload: Any) -> ClientMessage:
         raise invalid_request(describe_validation_error(exc)).for_context(attributed) from None
     except ProtocolError as exc:
         raise exc.for_context(attributed) from None
+
+
+def check_context_id(context_id: object, limits: Limits) -> None:
+    """Reject a `context_id` string longer than `limits.max_context_id_chars`.
+
+    The error carries `context_id: null` and does not quote the id: clients match errors
+    by exact id, and a cut echo would be an id the client never sent (or worse, the id of
+    another live context that shares its first characters). Every id the server does echo
+    is therefore at most `max_context_id_chars` long, in every frame (issue 8: one error
+    frame used to echo a 64 KB id twice). Other types are left to the field validators.
+    """
+    if isinstance(context_id, str) and len(context_id) > limits.max_context_id_chars:
+        raise invalid_request(
+            f"`context_id`: has {len(context_id)} characters; the limit is "
+            f"{limits.max_context_id_chars} (a UUID has 36)"
+        )
+
+
+def check_text(field: str, value: str) -> None:
+    """Reject control characters and lone surrogates in speech text (400 naming `field`).
+
+    The message gives the first offending code point as U+XXXX and its offset, so the
+    sender can find it; whitespace controls (tab, newlines, U+001C-U+001F) pass.
+    """
+    match = _FORBIDDEN_IN_TEXT.search(value)
+    if match is None:
+        return
+    code_point = ord(match.group())
+    kind = "a lone surrogate" if 0xD800 <= code_point <= 0xDFFF else "a control character"
+    raise invalid_request(
+        f"`{field}`: U+{code_point:04X} at offset {match.start()} is {kind}; text to speak "
+        "may hold no control characters other than whitespace (tab, newlines)"
+    )
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
@@ -196,6 +244,7 @@ def _is_union_tag(part: int | str) -> bool:
 
 
 def _to_request(model: _GenerationModel) -> GenerationRequest:
+    check_text("transcript", model.transcript)
     config = model.generation_config
     return GenerationRequest(
         model_id=model.model_id,
@@ -244,7 +293,7 @@ def parse_voice(raw: Any) -> Voice:
 def _to_output_format(fmt: RawOutputFormat) -> OutputFormat:
     if fmt.container != Container.RAW:
         raise unsupported_format(
-            f"`output_format.container`: {fmt.container!r} is not supported on the WebSocket; "
+            f"`output_format.container`: {shown(fmt.container)} is not supported on the WebSocket; "
             "use 'raw' (wav and mp3 are for POST /tts/bytes)"
         )
     return check_pcm_format(fmt.encoding, fmt.sample_rate)
@@ -255,7 +304,7 @@ def check_pcm_format(encoding: str, sample_rate: int) -> OutputFormat:
     if encoding not in Encoding.__members__.values():
         choices = ", ".join(e.value for e in Encoding)
         raise unsupported_format(
-            f"`output_format.encoding`: {encoding!r} is not supported; use one of {choices}"
+            f"`output_format.encoding`: {shown(encoding)} is not supported; use one of {choices}"
         )
     return OutputFormat(encoding=Encoding(encoding), sample_rate=check_sample_rate(sample_rate))
 

@@ -22,8 +22,10 @@ from ttsd.protocol.messages import (
     Lenient,
     OutputFormat,
     Voice,
+    check_context_id,
     check_pcm_format,
     check_sample_rate,
+    check_text,
     describe_validation_error,
     json_type_name,
     normalized_timestamps,
@@ -31,6 +33,7 @@ from ttsd.protocol.messages import (
     resolve_speed,
     unsupported_format,
 )
+from ttsd.protocol.shown import shown
 
 #: `limit` of `GET /voices`: its range and the default (protocol.md §8.4).
 VOICE_PAGE_LIMITS = (1, 100)
@@ -211,7 +214,7 @@ def parse_audio_format(raw: Any) -> AudioFormat:
         return AudioFormat(Container.MP3, sample_rate, bit_rate=mp3.bit_rate)
     choices = ", ".join(c.value for c in Container)
     raise unsupported_format(
-        f"`output_format.container`: {container!r} is not supported; use one of {choices}"
+        f"`output_format.container`: {shown(container)} is not supported; use one of {choices}"
     )
 
 
@@ -231,7 +234,7 @@ def parse_voice_query(params: Iterable[tuple[str, str]]) -> VoiceQuery:
             limit = low - 1
         if not low <= limit <= high:
             raise invalid_request(
-                f"`limit`: must be an integer from {low} to {high}, got {values['limit']!r}"
+                f"`limit`: must be an integer from {low} to {high}, got {shown(values['limit'])}"
             )
     if "starting_after" in values and "ending_before" in values:
         raise invalid_request(
@@ -239,7 +242,7 @@ def parse_voice_query(params: Iterable[tuple[str, str]]) -> VoiceQuery:
         )
     gender = values.get("gender")
     if gender is not None and gender not in GENDERS:
-        raise invalid_request(f"`gender`: must be one of {', '.join(GENDERS)}, got {gender!r}")
+        raise invalid_request(f"`gender`: must be one of {', '.join(GENDERS)}, got {shown(gender)}")
     return VoiceQuery(
         limit=limit,
         starting_after=values.get("starting_after"),
@@ -259,7 +262,7 @@ def _query_bool(name: str, value: str | None) -> bool | None:
         return True
     if lowered in ("false", "0"):
         return False
-    raise invalid_request(f"`{name}`: must be true or false, got {value!r}")
+    raise invalid_request(f"`{name}`: must be true or false, got {shown(value)}")
 
 
 def _validate(model: type[M], payload: Any, limits: Limits) -> M:
@@ -270,6 +273,8 @@ def _validate(model: type[M], payload: Any, limits: Limits) -> M:
             "Invalid request",
             f"the request body must be a JSON object, got {json_type_name(payload)}",
         )
+    if "context_id" in model.model_fields:
+        check_context_id(payload.get("context_id"), limits)
     try:
         validated = model.model_validate(payload)
     except ValidationError as exc:
@@ -284,6 +289,8 @@ def _validate(model: type[M], payload: Any, limits: Limits) -> M:
             f"{limits.max_transcript_chars} per request (split the text over several "
             "requests, or stream it over the WebSocket)",
         )
+    # The same check as the WebSocket's: a NUL used to reach the engine (a 500).
+    check_text("transcript", transcript)
     return validated
 
 
