@@ -5,8 +5,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from ttsd.engines.base import SynthesisOptions, VoiceNotFound, running_with_threads
+from ttsd.engines.base import AudioChunk, SynthesisOptions, VoiceNotFound, running_with_threads
 from ttsd.engines.piper import PiperEngine, default_voice_file
+from ttsd.engines.piper.engine import MAX_STEP_CHARS, _parts
 from ttsd.text.words import split_words
 
 VOICE = "en_US-joe-medium"
@@ -106,3 +107,109 @@ def test_without_shared_threads_there_is_one_session() -> None:
     engine = PiperEngine([default_voice_file()], intra_op_threads=1, shared_threads=1)
     engine.load()
     assert list(engine._loaded[VOICE].by_threads) == [1]
+
+
+# --- bounded steps (issue 8) ---------------------------------------------------------------
+
+#: ~400 characters of prose without a sentence or clause end: one espeak sentence of ~20 s.
+RUN_ON = " ".join(
+    [
+        "we walked along the river past the old mill and the bakery on the corner",
+        "then over the bridge where the fishermen sat with their lines in the water",
+        "and on through the market square where people sold apples and bread and cheese",
+        "until we reached the station just as the last train of the evening left",
+        "so we sat down on a bench and waited for the morning to come around again",
+    ]
+)
+#: Longest chunk at speed 1 with the default budgets (~12 s measured; VITS varies a little).
+MAX_CHUNK_S = 15.0
+
+
+def _rms(chunk: AudioChunk) -> float:
+    return float(np.sqrt(np.mean(chunk.samples**2)))
+
+
+def test_a_long_sentence_without_punctuation_is_spoken_in_bounded_steps(
+    engine: PiperEngine,
+) -> None:
+    chunks = list(engine.synthesize(RUN_ON, VOICE, SynthesisOptions()))
+    assert len(chunks) >= 2
+    assert all(c.duration <= MAX_CHUNK_S for c in chunks)
+    assert all(_rms(c) > 0.03 for c in chunks)  # every step speaks
+    words = len(split_words(RUN_ON))
+    assert 0.15 * words < sum(c.duration for c in chunks) < 0.9 * words + 2
+
+
+@pytest.mark.parametrize("text", ["1234567 " * 6, "x" * 400], ids=["number", "one-long-word"])
+def test_text_that_espeak_expands_is_spoken_in_bounded_steps(
+    engine: PiperEngine, text: str
+) -> None:
+    """48 characters of numbers are ~440 phonemes (~21 s in one step before); 400 x's are
+    one word longer than a step. Words stay whole in the timings."""
+    chunks = list(engine.synthesize(text, VOICE, SynthesisOptions(timings=True)))
+    assert len(chunks) >= 2
+    assert all(c.duration <= MAX_CHUNK_S and _rms(c) > 0.03 for c in chunks)
+    assert [w.text for c in chunks for w in c.words] == text.split()
+
+
+def test_word_timestamps_run_on_over_several_steps(engine: PiperEngine) -> None:
+    chunks = list(engine.synthesize(RUN_ON, VOICE, SynthesisOptions(timings=True)))
+    assert len(chunks) >= 2
+    assert [w.text for c in chunks for w in c.words] == RUN_ON.split()
+    starts, clock = [], 0.0
+    for chunk in chunks:
+        assert all(0 <= w.start <= w.end <= chunk.duration + 1e-6 for w in chunk.words)
+        starts += [clock + w.start for w in chunk.words]
+        clock += chunk.duration
+    assert starts == sorted(starts)
+
+
+def test_a_slower_speed_makes_smaller_steps(engine: PiperEngine) -> None:
+    """The phoneme budget is one of audio: at speed 0.6 a phoneme lasts 1/0.6 as long, so a
+    sentence of ~210 phonemes that is one step at speed 1 is two at 0.6."""
+    text = RUN_ON[:175]
+    normal = list(engine.synthesize(text, VOICE, SynthesisOptions()))
+    slow = list(engine.synthesize(text, VOICE, SynthesisOptions(speed=0.6)))
+    assert len(slow) > len(normal)
+    assert max(c.duration for c in slow) <= MAX_CHUNK_S
+
+
+def test_text_is_phonemized_one_step_at_a_time(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first chunk comes after phonemizing one piece, not the whole text."""
+    voice = engine._loaded[VOICE].for_step(None)
+    seen: list[int] = []
+    phonemize = voice.phonemize
+
+    def spy(text: str) -> list[list[str]]:
+        seen.append(len(text))
+        return phonemize(text)
+
+    monkeypatch.setattr(voice, "phonemize", spy)
+    chunks = engine.synthesize(RUN_ON, VOICE, SynthesisOptions())
+    next(chunks)
+    chunks.close()
+    assert seen and max(seen) <= MAX_STEP_CHARS < len(RUN_ON)
+
+
+def test_the_character_budget_is_the_engines_own() -> None:
+    engine = PiperEngine([default_voice_file()], intra_op_threads=1, max_step_chars=60)
+    engine.load()
+    chunks = list(engine.synthesize(RUN_ON[:150], VOICE, SynthesisOptions(timings=True)))
+    assert len(chunks) >= 3
+    assert [w.text for c in chunks for w in c.words] == RUN_ON[:150].split()
+
+
+def test_phoneme_parts_are_even_bounded_and_cut_between_words() -> None:
+    phonemes = list("ab cd ef gh ij kl mn op qr st")  # 29, a word every 3
+    parts = list(_parts(phonemes, 12))
+    assert [p for part in parts for p in part] == phonemes
+    assert len(parts) == 3 and all(len(part) <= 12 for part in parts)
+    assert all(part[-1] == " " for part in parts[:-1])
+    # No separator: a hard cut, not after a stress mark.
+    word = list("ˈɛksˌɛksˌɛksˌɛks")
+    parts = list(_parts(word, 5))
+    assert [p for part in parts for p in part] == word
+    assert all(len(part) <= 5 and part[-1] != "ˌ" for part in parts)
+    assert list(_parts(phonemes, 100)) == [phonemes]

@@ -42,6 +42,8 @@ def build_registry(settings: Settings) -> EngineRegistry:
         intra_op_threads=settings.engine_threads,
         # Sessions for the narrower steps the scheduler runs side by side.
         shared_threads=shared_step_threads(settings.workers, settings.engine_threads),
+        # The engine bounds its own steps too, for callers that bypass the segmenter (issue 8).
+        max_step_chars=settings.limits.max_step_chars,
     )
     return EngineRegistry([engine], aliases=settings.aliases, strict_voices=settings.strict_voices)
 

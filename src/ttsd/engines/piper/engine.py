@@ -5,6 +5,14 @@ chunk is ready after the first sentence. Each ONNX model is patched in memory to
 output its per-phoneme sample counts (piper's `patch_voice_with_alignment`), which
 give word and phoneme timings from the model itself.
 
+One inference costs memory that grows faster than its audio (measured here: 240
+phonemes, 11 s of audio, +178 MiB peak; 600 phonemes, 28 s, +594 MiB), and ONNX Runtime
+keeps the peak in its arena, so no step may be long whatever the text (issue 8): the
+text is cut into pieces of at most `max_step_chars` (src/ttsd/text/steps.py), each piece
+is phonemized and aligned only when its turn comes, and an espeak sentence whose
+phonemes would still make too much audio (espeak expands "1234567" into 7 words) is cut
+again at a word separator. Each `next()` is thus bounded in time and memory.
+
 A voice has one session per thread count the server asks for (all cores for a step
 that runs alone, one core for steps that run side by side); the sessions share the
 model's weights, so a second one costs ~15 MiB instead of ~190 MiB.
@@ -38,9 +46,15 @@ from ttsd.engines.base import (
     VoiceNotFound,
     step_threads,
 )
-from ttsd.engines.piper.alignment import SILENT_PHONEMES, WordSpan, align_words
+from ttsd.engines.piper.alignment import (
+    SILENT_PHONEMES,
+    WORD_SEPARATOR,
+    WordSpan,
+    align_words,
+)
 from ttsd.engines.piper.voices import PiperVoiceFile
-from ttsd.text.words import split_words
+from ttsd.text.steps import step_end
+from ttsd.text.words import WORD_PATTERN, split_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +69,19 @@ _SHARED_WEIGHT_BYTES = 4096
 #: to the one before.
 _STRESS_MARKS = frozenset("ˈˌ")
 _LENGTH_MARKS = frozenset("ːˑ")
+
+#: Default longest text of one step, in characters (the server passes its
+#: `Limits.max_step_chars`, src/ttsd/protocol/limits.py, which has the same default).
+MAX_STEP_CHARS = 200
+
+#: Default most phonemes of one inference at speed 1 (spaces and stress marks count).
+#: espeak makes ~21 phonemes a second of speech (17.6 for "xxx...", 23.6 for digits), so
+#: 260 are ~12-15 s of audio and ~+200 MiB peak; prose makes 1.05-1.2 phonemes a
+#: character, so a 200-character piece of prose is rarely cut again.
+MAX_STEP_PHONEMES = 260
+
+#: Fewest phonemes of one inference however slow the speed, so that parts stay words long.
+_MIN_STEP_PHONEMES = 40
 
 
 @dataclass(frozen=True)
@@ -83,12 +110,21 @@ class PiperEngine(Engine):
         *,
         intra_op_threads: int = 0,
         shared_threads: int | None = None,
+        max_step_chars: int = MAX_STEP_CHARS,
+        max_step_phonemes: int = MAX_STEP_PHONEMES,
     ):
         """`intra_op_threads`: ONNX Runtime threads of a step (0: ONNX Runtime's default).
         `shared_threads`: also keep sessions with this many threads, used by steps for which
-        `step_threads()` says so (the server's steps that run side by side)."""
+        `step_threads()` says so (the server's steps that run side by side).
+        `max_step_chars`: longest piece of text phonemized at once; `max_step_phonemes`:
+        most phonemes of one inference at speed 1 (scaled by the speed: the cap is on audio).
+        """
         if not voice_files:
             raise ValueError("PiperEngine needs at least one voice")
+        if max_step_chars < 1 or max_step_phonemes < 1:
+            raise ValueError("max_step_chars and max_step_phonemes must be at least 1")
+        self._max_step_chars = max_step_chars
+        self._max_step_phonemes = max_step_phonemes
         self._files = {voice.id: voice for voice in voice_files}
         self._default_id = voice_files[0].id
         counts = [intra_op_threads]
@@ -125,28 +161,49 @@ class PiperEngine(Engine):
     def synthesize(
         self, text: str, voice_id: str, options: SynthesisOptions
     ) -> Iterator[AudioChunk]:
-        """Speak `text` one sentence at a time."""
+        """Speak `text` one sentence at a time, in steps of bounded length (see the module)."""
         loaded = self._voice(voice_id)
         voice = loaded.for_step(None)
-        try:
-            sentences = [s for s in voice.phonemize(text) if s]
-        except Exception as exc:  # espeak-ng raises bare RuntimeErrors
-            raise EngineError(f"could not phonemize the text: {exc}") from exc
-        spans = self._word_spans(voice_id, text, sentences) if options.timings else []
         config = SynthesisConfig(
             length_scale=voice.config.length_scale / options.speed, volume=options.volume
         )
-        offset = 0
-        for phonemes in sentences:
-            # Looked up per sentence: the scheduler decides each step's cores.
-            samples, phoneme_samples = self._run(loaded.for_step(step_threads()), phonemes, config)
-            chunk = AudioChunk(samples=samples, sample_rate=voice.config.sample_rate)
+        # A slower speed stretches each phoneme: the cap is on audio, so it shrinks with it.
+        cap = max(_MIN_STEP_PHONEMES, round(self._max_step_phonemes * options.speed))
+        start = 0
+        # The transcript word a piece ends inside of (a word longer than a piece is cut
+        # hard): reported once, whole, where it starts; its tail in the next piece is not.
+        carried = False
+        while start < len(text):
+            end = step_end(text, start, self._max_step_chars)
+            piece = text[start:end]
+            continues = end < len(text) and not text[end - 1].isspace() and not text[end].isspace()
+            try:
+                sentences = [s for s in voice.phonemize(piece) if s]
+            except Exception as exc:  # espeak-ng raises bare RuntimeErrors
+                raise EngineError(f"could not phonemize the text: {exc}") from exc
+            spans: list[WordSpan] = []
             if options.timings:
-                starts = _phoneme_starts(phoneme_samples, voice.config.sample_rate)
-                chunk.phonemes = _phoneme_timings(phonemes, starts)
-                chunk.words = _word_timings(spans, offset, phonemes, starts)
-            offset += len(phonemes)
-            yield chunk
+                spans = self._word_spans(voice_id, piece, sentences)
+                if carried and spans:
+                    spans = spans[1:]
+                if continues and spans:
+                    last = spans[-1]
+                    spans[-1] = WordSpan(_word_at(text, end - len(last.word)), last.start, last.end)
+            offset = 0
+            for phonemes in sentences:
+                for part in _parts(phonemes, cap):
+                    # Looked up per inference: the scheduler decides each step's cores.
+                    session = loaded.for_step(step_threads())
+                    samples, phoneme_samples = self._run(session, part, config)
+                    chunk = AudioChunk(samples=samples, sample_rate=voice.config.sample_rate)
+                    if options.timings:
+                        starts = _phoneme_starts(phoneme_samples, voice.config.sample_rate)
+                        chunk.phonemes = _phoneme_timings(part, starts)
+                        chunk.words = _word_timings(spans, offset, part, starts)
+                    offset += len(part)
+                    yield chunk
+            carried = continues
+            start = end
 
     def _voice(self, voice_id: str) -> _LoadedVoice:
         voice = self._loaded.get(voice_id)
@@ -217,6 +274,44 @@ class PiperEngine(Engine):
         # speech reuses its words, so most lookups are free after a while.
         voice = self._voice(voice_id).for_step(None)
         return tuple(p for s in voice.phonemize(word) for p in s)
+
+
+def _word_at(text: str, start: int) -> str:
+    """The whitespace-free run of `text` that starts at `start` (a transcript word)."""
+    match = WORD_PATTERN.match(text, start)
+    return match.group() if match else ""
+
+
+def _parts(phonemes: list[str], cap: int) -> Iterator[list[str]]:
+    """`phonemes` of one espeak sentence in parts of at most `cap`, of even length.
+
+    A part ends after a word separator when one lies in the last two thirds of its
+    window, else it is cut hard (one long "word": a number of 500 digits), but never
+    right after a stress mark or right before a length mark, which belong to a vowel.
+    """
+    start = 0
+    while len(phonemes) - start > cap:
+        remaining = len(phonemes) - start
+        # Even parts: 270 phonemes with a cap of 260 are two of 135, not 260 and 10.
+        target = -(-remaining // -(-remaining // cap))
+        cut = 0
+        for limit in (start + target, start + cap):
+            floor = limit - (limit - start) * 2 // 3
+            for i in range(limit, floor, -1):
+                if phonemes[i - 1] == WORD_SEPARATOR:
+                    cut = i
+                    break
+            if cut:
+                break
+        if not cut:
+            cut = start + target
+            while cut > start + 1 and (
+                phonemes[cut - 1] in _STRESS_MARKS or phonemes[cut] in _LENGTH_MARKS
+            ):
+                cut -= 1
+        yield phonemes[start:cut]
+        start = cut
+    yield phonemes[start:]
 
 
 def _session(
