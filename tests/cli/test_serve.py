@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from ttsd.cli import main
+from ttsd.server.http_protocol import LimitedHttpToolsProtocol
 from ttsd.server.settings import Settings
 
 
@@ -151,3 +152,24 @@ def test_a_negative_first_segment_delay_is_a_usage_error(started: dict[str, Any]
     code, output = serve("--first-segment-delay", "-1")
     assert code == 2
     assert "--first-segment-delay" in output
+
+
+def test_request_head_limits_reach_uvicorn(started: dict[str, Any]) -> None:
+    code, output = serve()
+    assert code == 0, output
+    protocol = started["uvicorn"]["http"]
+    assert issubclass(protocol, LimitedHttpToolsProtocol)
+    assert (protocol.max_header_bytes, protocol.header_timeout_s) == (64 * 1024, 10.0)
+    code, output = serve("--max-header-bytes", "8192", "--header-timeout", "2.5")
+    assert code == 0, output
+    settings: Settings = started["settings"]
+    assert (settings.max_header_bytes, settings.header_timeout_s) == (8192, 2.5)
+    protocol = started["uvicorn"]["http"]
+    assert (protocol.max_header_bytes, protocol.header_timeout_s) == (8192, 2.5)
+
+
+@pytest.mark.parametrize("flag", ["--max-header-bytes", "--header-timeout"])
+def test_request_head_limits_must_be_positive(started: dict[str, Any], flag: str) -> None:
+    code, output = serve(flag, "0")
+    assert code == 2
+    assert flag in output

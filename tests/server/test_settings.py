@@ -70,3 +70,19 @@ def test_steps_need_a_worker_and_a_thread(tmp_path: Path, key: str) -> None:
         load_config(path)
     path.write_text(f"[server]\n{key} = 1\n")
     assert getattr(load_config(path), key) == 1
+
+
+def test_request_head_limits_from_the_config(tmp_path: Path) -> None:
+    assert (Settings().max_header_bytes, Settings().header_timeout_s) == (64 * 1024, 10.0)
+    path = tmp_path / "c.toml"
+    path.write_text("[server]\nmax_header_bytes = 8192\nheader_timeout_s = 2.5\n")
+    settings = load_config(path)
+    assert (settings.max_header_bytes, settings.header_timeout_s) == (8192, 2.5)
+
+
+@pytest.mark.parametrize("key", ["max_header_bytes", "header_timeout_s"])
+def test_request_head_limits_must_be_positive(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f"[server]\n{key} = 0\n")
+    with pytest.raises(ValueError, match=f"{key} must be positive, not 0"):
+        load_config(path)

@@ -11,6 +11,9 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.applications import Starlette
 
+from ttsd.server.http_protocol import uvicorn_http_options
+from ttsd.server.settings import Settings
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -27,10 +30,13 @@ def live_server(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     ws_per_message_deflate: bool = False,
+    settings: Settings | None = None,
 ) -> Iterator[str]:
     """Serve `app` (over TLS when given a certificate); yield `127.0.0.1:PORT`.
 
-    WebSocket compression is off unless asked for, as `ttsd serve` runs by default."""
+    WebSocket compression is off unless asked for, as `ttsd serve` runs by default. HTTP is
+    ttsd's own protocol class, as `ttsd serve` runs it, with the head limits of `settings`
+    (default: `Settings()`; the app's own settings are not known before it starts)."""
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -41,6 +47,7 @@ def live_server(
         ws_per_message_deflate=ws_per_message_deflate,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        **uvicorn_http_options(settings or Settings()),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -78,6 +78,19 @@ from ttsd.server.settings import (
     help="Seconds without a message before a connection is closed.",
 )
 @click.option(
+    "--max-header-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Most bytes of an HTTP request line + headers; 431 and close beyond [default: 65536].",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds a request line + headers may take (slowloris); 408 and close beyond "
+    "[default: 10].",
+)
+@click.option(
     "--flush-id-base",
     type=click.IntRange(0, 1),
     default=None,
@@ -127,6 +140,8 @@ def serve(
     max_pending_chars: int | None,
     context_idle_timeout: float | None,
     connection_idle_timeout: float | None,
+    max_header_bytes: int | None,
+    header_timeout: float | None,
     flush_id_base: int | None,
     first_segment_delay: int | None,
     ssl_certfile: Path | None,
@@ -141,6 +156,7 @@ def serve(
     import uvicorn
 
     from ttsd.server.app import create_app
+    from ttsd.server.http_protocol import uvicorn_http_options
     from ttsd.server.logs import configure_logging
 
     settings = Settings()
@@ -159,6 +175,8 @@ def serve(
         workers=workers,
         engine_threads=engine_threads,
         connection_idle_timeout_s=connection_idle_timeout,
+        max_header_bytes=max_header_bytes,
+        header_timeout_s=header_timeout,
         ws_compression=ws_compression,
         log_level=log_level,
     )
@@ -195,4 +213,6 @@ def serve(
         ws_per_message_deflate=settings.ws_compression,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        # httptools with bounded, timed request heads (uvicorn bounds neither)
+        **uvicorn_http_options(settings),
     )

@@ -50,12 +50,24 @@ class Settings:
     ws_compression: bool = False
     #: hard cap on a WebSocket message at the transport (close 1009 beyond it)
     transport_max_message_bytes: int = 16 * 1024 * 1024
+    #: most bytes of one HTTP request's line + headers (WebSocket handshakes too): 431 and
+    #: close beyond. Clients send under 8 KiB, browsers with many cookies ~16 KiB, and nginx
+    #: by default passes at most 32 KiB (4 buffers of 8 KiB), so 64 KiB refuses no real
+    #: request while a connection's head stays small in memory (uvicorn sets no bound)
+    max_header_bytes: int = 64 * 1024
+    #: seconds a request's line + headers may take, from the connection's start or a later
+    #: request's first byte: 408 and close beyond (slowloris). A real client sends its head
+    #: in one round trip; 10 s is ample on a slow link and frees a stalled connection soon
+    header_timeout_s: float = 10.0
     log_level: str = "info"
 
     def __post_init__(self) -> None:
         for name in ("workers", "engine_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("max_header_bytes", "header_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given non-None fields replaced."""
