@@ -129,3 +129,17 @@ def test_speech_pieces_are_sentences_with_long_ones_cut() -> None:
 def test_split_steps_rejects_a_zero_budget() -> None:
     with pytest.raises(ValueError, match="max_chars"):
         split_steps("text", 0)
+
+
+def test_a_sentence_end_is_preferred_over_a_clause_end() -> None:
+    text = "We met at noon. Then, after lunch, we walked for hours along the river " * 3
+    pieces = split_steps(text, 100)
+    check_pieces(text, pieces, 100)
+    assert pieces[0].endswith("noon. ")
+
+
+def test_an_abbreviation_is_not_a_sentence_end() -> None:
+    text = "Please ask Dr. Smith about the results of the test and the next appointment "
+    pieces = split_steps(text * 2, 60)
+    check_pieces(text * 2, pieces, 60)
+    assert not pieces[0].endswith("Dr. ")

@@ -1,8 +1,8 @@
 """`POST /tts/bytes` and `POST /tts/sse` (protocol.md §8.2, §8.3).
 
-Both TTS endpoints synthesize the transcript a sentence (or, for a long sentence, a
-bounded step) at a time through the shared scheduler (`stream_segment`), so the engine
-stays off the event loop and a REST request competes fairly with WebSocket contexts. The
+Both TTS endpoints synthesize the transcript in bounded steps (a sentence, or a step of a
+long one) through the shared scheduler (`stream_segment`), so the engine stays off the
+event loop and a REST request competes fairly with WebSocket contexts. The
 first audio is computed before the response starts: anything wrong with the request, its
 model or voice, or the first sentence's synthesis is a JSON error with its HTTP status,
 never a 200 with a broken body. After that the body streams as it is synthesized; a
@@ -21,6 +21,7 @@ Choices where the hosted API is undocumented (protocol.md §9.7, §9.8):
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
@@ -37,13 +38,14 @@ from ttsd.engines.base import SynthesisOptions
 from ttsd.protocol.errors import ProtocolError
 from ttsd.protocol.formats import Container, Encoding
 from ttsd.protocol.frames import Frame, done_frame, error_frame
+from ttsd.protocol.limits import Limits
 from ttsd.protocol.resolver import Resolved
 from ttsd.protocol.rest import BytesRequest, SseRequest, parse_bytes_request, parse_sse_request
 from ttsd.server.http import read_json
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
-from ttsd.text.steps import speech_pieces
+from ttsd.text.steps import split_steps
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,14 +69,13 @@ async def _synthesized(
 ) -> AsyncGenerator[bytes, None]:
     """`finalize(rendered)` of each chunk of the request's transcript.
 
-    The transcript is spoken a sentence at a time, a long sentence a step at a time
-    (`speech_pieces`: no engine step longer than `max_step_chars`, the first at most
-    `first_step_chars`, so that its first audio comes soon; issue 8).
+    The transcript goes to the engine in pieces of at most `max_step_chars`, cut at
+    sentence ends where it has them, the first at most `first_step_chars` so that its first
+    audio comes soon (`split_steps`; issue 8).
     """
     playback = Playback()
     options = SynthesisOptions(speed=spec.speed or 1.0, volume=spec.volume or 1.0, timings=timings)
-    limits = runtime.settings.limits
-    texts = await _pieces_of(spec.transcript, limits.max_step_chars, limits.first_step_chars)
+    texts = await _steps_of(spec.transcript, runtime.settings.limits)
     engine = runtime.registry.engine(resolved.engine)
     for text in texts:
         pieces = stream_segment(
@@ -94,15 +95,16 @@ async def _synthesized(
                     yield piece
 
 
-#: Transcripts longer than this are cut into pieces on a worker thread: the cut is linear,
-#: but 20,000 characters of it are milliseconds the event loop owes to every other client.
+#: Transcripts longer than this are cut on a worker thread: the cut is linear, but 20,000
+#: characters of it are milliseconds that the event loop owes every other client.
 _OFF_LOOP_CHARS = 2000
 
 
-async def _pieces_of(transcript: str, max_chars: int, first_chars: int) -> list[str]:
-    if len(transcript) <= _OFF_LOOP_CHARS:
-        return speech_pieces(transcript, max_chars, first_chars=first_chars)
-    return await run_in_threadpool(speech_pieces, transcript, max_chars, first_chars=first_chars)
+async def _steps_of(transcript: str, limits: Limits) -> list[str]:
+    cut = functools.partial(
+        split_steps, transcript, limits.max_step_chars, first_chars=limits.first_step_chars
+    )
+    return cut() if len(transcript) <= _OFF_LOOP_CHARS else await run_in_threadpool(cut)
 
 
 async def _first_piece(pieces: AsyncIterator[bytes]) -> bytes:

@@ -29,6 +29,7 @@ __all__ = [
     "find_release_point",
     "first_clause_end",
     "first_phrase_end",
+    "last_sentence_end",
     "split_sentences",
 ]
 
@@ -207,6 +208,23 @@ def _sentence_candidates(text: str) -> list[re.Match[str]]:
     """All candidate sentence ends (punctuation and paragraph breaks), by end offset."""
     matches = [*_SENTENCE_END.finditer(text), *_PARAGRAPH.finditer(text)]
     return sorted(matches, key=lambda m: m.end())
+
+
+def last_sentence_end(text: str, start: int, limit: int) -> int:
+    """End of the last sentence end inside `text[start:limit]` (with its closing quotes and
+    the spaces after it, up to `limit`), or 0; `start` counts as a line start.
+
+    For cutting a long text into bounded steps (src/ttsd/text/steps.py): a sentence end
+    is the best place. Costs O(limit - start), whatever the text around it.
+    """
+    candidates = [
+        *_SENTENCE_END.finditer(text, start, limit),
+        *_PARAGRAPH.finditer(text, start, limit),
+    ]
+    for m in sorted(candidates, key=lambda m: m.end(), reverse=True):
+        if m.end() > start and _ends_sentence(text, m, start):
+            return m.end()
+    return 0
 
 
 def _last_sentence_end(text: str) -> int:

@@ -8,6 +8,7 @@ whatever the text looks like: a 20,000-character sentence without a period, a si
 
 A piece longer than the budget is cut at the best boundary inside it, in this order:
 
+0. a sentence end (where a text of several sentences is cut into steps);
 1. a clause end: `,` `;` `:` followed by a space, a spaced dash, or a CJK clause mark;
 2. before a phrase-opening word ("... waited for hours | in the rain"), not right after
    another one ("went | to the store", never "went to | the store");
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ttsd.text.segmenter import CLOSERS, PHRASE_OPENERS, split_sentences
+from ttsd.text.segmenter import CLOSERS, PHRASE_OPENERS, last_sentence_end, split_sentences
 
 __all__ = ["speech_pieces", "split_steps", "step_end"]
 
@@ -75,7 +76,7 @@ def step_end(text: str, start: int, max_chars: int) -> int:
         return len(text)
     floor = start + max_chars // 3  # the "last two thirds" of the window
     early = 0
-    for finder in (_last_clause_end, _last_phrase_start, _last_word_start):
+    for finder in (last_sentence_end, _last_clause_end, _last_phrase_start, _last_word_start):
         cut = finder(text, start, limit)
         if cut > floor:
             return cut
