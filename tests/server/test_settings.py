@@ -72,6 +72,21 @@ def test_steps_need_a_worker_and_a_thread(tmp_path: Path, key: str) -> None:
     assert getattr(load_config(path), key) == 1
 
 
+def test_unread_bytes_and_context_id_limits_from_the_config(tmp_path: Path) -> None:
+    assert Settings().max_unread_bytes == 8 * 1024 * 1024
+    path = tmp_path / "c.toml"
+    path.write_text("[server]\nmax_unread_bytes = 200000\n[limits]\nmax_context_id_chars = 64\n")
+    settings = load_config(path)
+    assert settings.max_unread_bytes == 200_000 and settings.limits.max_context_id_chars == 64
+
+
+def test_the_unread_budget_holds_an_audio_frame_in_its_audio_half() -> None:
+    assert Settings(max_unread_bytes=4 * 32 * 1024).max_unread_bytes == 128 * 1024
+    with pytest.raises(ValueError, match="max_unread_bytes must be at least 4 × max_audio"):
+        Settings(max_unread_bytes=4 * 32 * 1024 - 1)
+    assert Settings(max_unread_bytes=4096, max_audio_frame_bytes=1024).max_unread_bytes == 4096
+
+
 def test_request_head_limits_from_the_config(tmp_path: Path) -> None:
     assert (Settings().max_header_bytes, Settings().header_timeout_s) == (64 * 1024, 10.0)
     path = tmp_path / "c.toml"

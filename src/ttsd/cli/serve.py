@@ -66,6 +66,19 @@ from ttsd.server.settings import (
     help="Text accepted but not yet spoken, per context.",
 )
 @click.option(
+    "--max-context-id-chars",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Longest context_id (400 beyond) [default: 256].",
+)
+@click.option(
+    "--max-unread-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Bytes of replies a client may leave unread before its connection is closed "
+    "(1008) [default: 8 MiB].",
+)
+@click.option(
     "--context-idle-timeout",
     type=float,
     default=None,
@@ -138,6 +151,8 @@ def serve(
     max_transcript_chars: int | None,
     max_message_bytes: int | None,
     max_pending_chars: int | None,
+    max_context_id_chars: int | None,
+    max_unread_bytes: int | None,
     context_idle_timeout: float | None,
     connection_idle_timeout: float | None,
     max_header_bytes: int | None,
@@ -175,6 +190,7 @@ def serve(
         workers=workers,
         engine_threads=engine_threads,
         connection_idle_timeout_s=connection_idle_timeout,
+        max_unread_bytes=max_unread_bytes,
         max_header_bytes=max_header_bytes,
         header_timeout_s=header_timeout,
         ws_compression=ws_compression,
@@ -185,6 +201,7 @@ def serve(
         "max_transcript_chars": max_transcript_chars,
         "max_message_bytes": max_message_bytes,
         "max_pending_chars": max_pending_chars,
+        "max_context_id_chars": max_context_id_chars,
         "context_idle_timeout_s": context_idle_timeout,
         "flush_id_base": flush_id_base,
         "first_segment_delay_ms": first_segment_delay,

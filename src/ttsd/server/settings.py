@@ -42,6 +42,13 @@ class Settings:
     max_audio_frame_bytes: int = 32 * 1024
     #: frames that may wait to be written on one connection before senders wait
     send_queue_frames: int = 64
+    #: bytes of replies a connection may leave unread before it is closed (1008). Audio
+    #: waits for room and takes at most half, so only control frames (errors, `done`,
+    #: `flush_done`) that a client provokes and never reads can pass it. 8 MiB: a slow
+    #: reader's full audio queue (64 frames of 32 KiB as base64 JSON, ~2.7 MiB) fits in
+    #: the half, and the other half is thousands of control frames (~0.5 KiB each) more
+    #: than a live client leaves unread; a flood is cut off at 8 MiB (server/outbox.py)
+    max_unread_bytes: int = 8 * 1024 * 1024
     #: a connection with no message for this long is closed (the hosted API: 5 minutes)
     connection_idle_timeout_s: float = 300.0
     #: offer permessage-deflate on WebSockets. Off by default: audio frames are base64,
@@ -65,6 +72,13 @@ class Settings:
         for name in ("workers", "engine_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.max_unread_bytes < 4 * self.max_audio_frame_bytes:
+            # One audio frame (base64 JSON, ~1.37 times its bytes) must fit in the audio
+            # half of the budget, or a lone frame plus a `done` could overflow it.
+            raise ValueError(
+                f"max_unread_bytes must be at least 4 × max_audio_frame_bytes "
+                f"({4 * self.max_audio_frame_bytes}), not {self.max_unread_bytes}"
+            )
         for name in ("max_header_bytes", "header_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)}")

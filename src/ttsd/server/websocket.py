@@ -35,8 +35,13 @@ from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
 from ttsd.text.segmenter import find_release_point, first_clause_end, first_phrase_end
+from ttsd.text.steps import step_end
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Seconds the close of an overflowed connection may wait for the client to read (as
+#: long as uvicorn waits for a closing handshake).
+UNREAD_CLOSE_TIMEOUT_S = 10.0
 
 
 async def tts_websocket(websocket: WebSocket) -> None:
@@ -70,12 +75,20 @@ class WebSocketSession:
             release_finder=find_release_point,
             clause_finder=first_clause_end,
             phrase_finder=first_phrase_end,
+            step_finder=step_end,
             limits=settings.limits,
             request_id=request_id,
         )
-        self._outbox = Outbox(settings.send_queue_frames)
+        self._outbox = Outbox(
+            settings.send_queue_frames, settings.max_unread_bytes, on_overflow=self._overflowed
+        )
         self._runners: dict[str, ContextRunner] = {}
         self._wakeup = asyncio.Event()
+        # The task running `run` (and the read loop), and whether that loop waits for a
+        # message now: an overflow interrupts only that wait (see `_overflowed`).
+        self._reader: asyncio.Task[None] | None = None
+        self._receiving = False
+        self._interrupted = False
 
     @property
     def core(self) -> ConnectionCore:
@@ -93,7 +106,9 @@ class WebSocketSession:
         return self._runtime
 
     async def run(self) -> None:
-        """Serve the connection until the client leaves or it idles out."""
+        """Serve the connection until the client leaves, it idles out, or it leaves more
+        than `max_unread_bytes` of replies unread (then it is closed with 1008)."""
+        self._reader = asyncio.current_task()
         writer = asyncio.create_task(self._write_loop(), name="ttsd-ws-writer")
         timer = asyncio.create_task(self._timer_loop(), name="ttsd-ws-timer")
         try:
@@ -106,8 +121,14 @@ class WebSocketSession:
                 timer, *(r.task for r in self._runners.values()), return_exceptions=True
             )
             self._runners.clear()
+            unread = self._outbox.overflow_bytes
+            if unread is not None:
+                # The writer may wait forever on a client that does not read.
+                writer.cancel()
             await self._outbox.close()
             await asyncio.gather(writer, return_exceptions=True)
+            if unread is not None:
+                await self._close_unread(unread)
 
     def wake(self) -> None:
         """Core state changed: recompute the next deadline."""
@@ -131,6 +152,29 @@ class WebSocketSession:
                 await self._abort(event.context_id)
         self.wake()
 
+    def _overflowed(self, unread: int) -> None:
+        # Called from inside an outbox put, by whichever task queued the frame. The read
+        # loop stops reading: now if it waits for a message, else after its current
+        # message (it checks the outbox). Never mid-message: `handle` is left whole.
+        _LOGGER.warning(
+            "connection %s: %d bytes of replies unread (limit %d); closing it",
+            self._core.request_id,
+            unread,
+            self._runtime.settings.max_unread_bytes,
+        )
+        if self._receiving and self._reader is not None and not self._interrupted:
+            self._interrupted = True
+            self._reader.cancel()
+
+    async def _close_unread(self, unread: int) -> None:
+        # The close frame queues behind the replies already in the transport, so a client
+        # that never reads never gets it: wait as long as uvicorn waits for a closing
+        # handshake, then let the server drop the connection.
+        reason = f"too many unread replies ({unread} bytes); read your socket"
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(UNREAD_CLOSE_TIMEOUT_S):
+                await self._ws.close(code=1008, reason=reason)
+
     def forget(self, runner: ContextRunner) -> None:
         """A runner finished its context."""
         if self._runners.get(runner.spec.context_id) is runner:
@@ -149,8 +193,9 @@ class WebSocketSession:
 
     async def _read_loop(self) -> None:
         idle_timeout = self._runtime.settings.connection_idle_timeout_s
-        while True:
+        while self._outbox.overflow_bytes is None:
             try:
+                self._receiving = True
                 async with asyncio.timeout(idle_timeout):
                     message = await self._ws.receive()
             except TimeoutError:
@@ -158,6 +203,14 @@ class WebSocketSession:
                 with contextlib.suppress(Exception):
                     await self._ws.close(code=1000, reason="idle timeout")
                 return
+            except asyncio.CancelledError:
+                # Our own cancel (an overflow) ends the loop; any other cancel goes on.
+                task = asyncio.current_task()
+                if self._interrupted and task is not None and task.uncancel() == 0:
+                    return
+                raise
+            finally:
+                self._receiving = False
             if message["type"] == "websocket.disconnect":
                 return
             now = time.monotonic()
