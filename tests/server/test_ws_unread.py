@@ -86,7 +86,7 @@ async def flood(served: Served, good: Client, made: list[RecordingOutbox]) -> Cl
         await ws.send(bad_message(number))
         if number % 200 == 0 and mine.overflow_bytes is not None:
             return ws
-        if number % 2000 == 0:
+        if number % 500 == 0:
             # Blocks this loop: the flood client reads nothing meanwhile anyway.
             assert_still_serves(good, f"meanwhile-{number}")
     raise AssertionError(f"{MAX_MESSAGES} unread error frames did not overflow the outbox")
