@@ -173,3 +173,42 @@ def test_request_head_limits_must_be_positive(started: dict[str, Any], flag: str
     code, output = serve(flag, "0")
     assert code == 2
     assert flag in output
+
+
+def test_step_budgets_from_the_flags_and_the_config_file(
+    started: dict[str, Any], tmp_path: Path
+) -> None:
+    assert serve()[0] == 0
+    limits = started["settings"].limits
+    assert (limits.max_step_chars, limits.first_step_chars) == (200, 100)
+    config = tmp_path / "ttsd.toml"
+    config.write_text("[limits]\nmax_step_chars = 300\nfirst_step_chars = 60\n")
+    code, output = serve("--config", str(config))
+    assert code == 0, output
+    limits = started["settings"].limits
+    assert (limits.max_step_chars, limits.first_step_chars) == (300, 60)
+    code, output = serve("--max-step-chars", "150", "--first-step-chars", "1")
+    assert code == 0, output
+    limits = started["settings"].limits
+    assert (limits.max_step_chars, limits.first_step_chars) == (150, 1)
+
+
+@pytest.mark.parametrize("flag", ["--max-step-chars", "--first-step-chars"])
+def test_a_step_budget_below_one_is_a_usage_error(started: dict[str, Any], flag: str) -> None:
+    code, output = serve(flag, "0")
+    assert code == 2
+    assert flag in output
+
+
+def test_a_step_budget_below_one_in_the_config_file_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "ttsd.toml"
+    config.write_text("[limits]\nmax_step_chars = 0\n")
+    code, output = serve("--config", str(config))
+    assert code == 2
+    assert "max_step_chars" in output
+
+
+def test_flags_that_clash_are_a_usage_error_not_a_traceback(started: dict[str, Any]) -> None:
+    code, output = serve("--max-unread-bytes", "10")
+    assert code == 2
+    assert "max_unread_bytes" in output and "Traceback" not in output

@@ -117,6 +117,19 @@ from ttsd.server.settings import (
     "is cut at a phrase boundary (0: off) [default: 150].",
 )
 @click.option(
+    "--max-step-chars",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Characters one synthesis step speaks at most; longer text is cut at a clause, "
+    "phrase or word boundary [default: 200].",
+)
+@click.option(
+    "--first-step-chars",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The same for a context's first step, so its first audio comes soon [default: 100].",
+)
+@click.option(
     "--ssl-certfile",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Serve HTTPS/WSS with this certificate (PEM); the JS SDK always dials wss://.",
@@ -159,6 +172,8 @@ def serve(
     header_timeout: float | None,
     flush_id_base: int | None,
     first_segment_delay: int | None,
+    max_step_chars: int | None,
+    first_step_chars: int | None,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
     ws_compression: bool | None,
@@ -181,35 +196,42 @@ def serve(
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
     keys = api_keys or api_keys_from_env() or settings.api_keys
-    settings = settings.with_overrides(
-        host=host,
-        port=port,
-        voices_dir=voices_dir,
-        api_keys=tuple(keys),
-        strict_voices=strict_voices,
-        workers=workers,
-        engine_threads=engine_threads,
-        connection_idle_timeout_s=connection_idle_timeout,
-        max_unread_bytes=max_unread_bytes,
-        max_header_bytes=max_header_bytes,
-        header_timeout_s=header_timeout,
-        ws_compression=ws_compression,
-        log_level=log_level,
-    )
-    limits: dict[str, Any] = {
-        "max_contexts": max_contexts,
-        "max_transcript_chars": max_transcript_chars,
-        "max_message_bytes": max_message_bytes,
-        "max_pending_chars": max_pending_chars,
-        "max_context_id_chars": max_context_id_chars,
-        "context_idle_timeout_s": context_idle_timeout,
-        "flush_id_base": flush_id_base,
-        "first_segment_delay_ms": first_segment_delay,
-    }
-    settings = replace(
-        settings,
-        limits=replace(settings.limits, **{k: v for k, v in limits.items() if v is not None}),
-    )
+    try:
+        settings = settings.with_overrides(
+            host=host,
+            port=port,
+            voices_dir=voices_dir,
+            api_keys=tuple(keys),
+            strict_voices=strict_voices,
+            workers=workers,
+            engine_threads=engine_threads,
+            connection_idle_timeout_s=connection_idle_timeout,
+            max_unread_bytes=max_unread_bytes,
+            max_header_bytes=max_header_bytes,
+            header_timeout_s=header_timeout,
+            ws_compression=ws_compression,
+            log_level=log_level,
+        )
+        limits: dict[str, Any] = {
+            "max_contexts": max_contexts,
+            "max_transcript_chars": max_transcript_chars,
+            "max_message_bytes": max_message_bytes,
+            "max_pending_chars": max_pending_chars,
+            "max_context_id_chars": max_context_id_chars,
+            "context_idle_timeout_s": context_idle_timeout,
+            "flush_id_base": flush_id_base,
+            "first_segment_delay_ms": first_segment_delay,
+            "max_step_chars": max_step_chars,
+            "first_step_chars": first_step_chars,
+        }
+        settings = replace(
+            settings,
+            limits=replace(settings.limits, **{k: v for k, v in limits.items() if v is not None}),
+        )
+    except ValueError as exc:
+        # Values each flag accepts alone may still clash (e.g. a reply budget smaller than
+        # four audio frames): a usage error naming them, not a traceback.
+        raise click.UsageError(str(exc)) from exc
     if not settings.api_keys and settings.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
             f"warning: serving on {settings.host} with no API key; anyone who can reach it "

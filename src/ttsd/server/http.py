@@ -76,9 +76,9 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     codes = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
     code = codes.get(exc.status_code, ErrorCode.INVALID_REQUEST)
     if exc.status_code == 404:
-        message = f"no endpoint {request.url.path!r}"
+        message = f"no endpoint {shown(request.url.path)}"
     elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path!r}"
+        message = f"{request.method} is not allowed on {shown(request.url.path)}"
     else:
         message = str(exc.detail)
     error = ProtocolError(exc.status_code, code, str(exc.detail), message)
@@ -118,7 +118,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
                 415,
                 ErrorCode.INVALID_JSON,
                 "Unsupported media type",
-                f"the body is {content_type!r}, not JSON; send a JSON object with "
+                f"the body is {shown(content_type)}, not JSON; send a JSON object with "
                 "`Content-Type: application/json`",
             ) from None
         raise ProtocolError(

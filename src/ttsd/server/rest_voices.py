@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from ttsd.engines.base import VoiceInfo
 from ttsd.protocol.errors import ErrorCode, ProtocolError, invalid_request
 from ttsd.protocol.rest import VoiceQuery, parse_voice_query
+from ttsd.protocol.shown import shown
 from ttsd.server.runtime import Runtime
 
 #: `created_at` of every voice (see the module docstring).
@@ -72,7 +73,7 @@ def _position(voices: list[VoiceInfo], field: str, voice_id: str) -> int:
         if voice.id == voice_id:
             return index
     raise invalid_request(
-        f"`{field}`: {voice_id!r} is not a voice id of this server; "
+        f"`{field}`: {shown(voice_id)} is not a voice id of this server; "
         "use the id of a voice from a previous page"
     )
 
@@ -119,6 +120,6 @@ async def get_voice(request: Request, request_id: str) -> Response:
             404,
             ErrorCode.VOICE_NOT_FOUND,
             "Voice not found",
-            f"`id`: {voice_id!r} is not a voice of this server; GET /voices lists them",
+            f"`id`: {shown(voice_id)} is not a voice of this server; GET /voices lists them",
         )
     return JSONResponse(voice_json(voice))
