@@ -15,6 +15,7 @@ import time
 import uuid
 
 import orjson
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ttsd.engines.base import SynthesisOptions
@@ -38,6 +39,11 @@ from ttsd.text.segmenter import find_release_point, first_clause_end, first_phra
 from ttsd.text.steps import step_end
 
 _LOGGER = logging.getLogger(__name__)
+
+#: A text frame longer than this is parsed and segmented on a worker thread. The work is
+#: linear, but a 20,000-character message of it is milliseconds of event-loop time that
+#: every other connection would wait through (issue 8; benchmarks/hostile.py measures it).
+OFF_LOOP_MESSAGE_CHARS = 4096
 
 #: Seconds the close of an overflowed connection may wait for the client to read (as
 #: long as uvicorn waits for a closing handshake).
@@ -84,6 +90,9 @@ class WebSocketSession:
         )
         self._runners: dict[str, ContextRunner] = {}
         self._wakeup = asyncio.Event()
+        # Held by whoever calls the core and carries out its events: a long message is
+        # handled on a worker thread, and nothing else may touch the core meanwhile.
+        self._core_lock = asyncio.Lock()
         # The task running `run` (and the read loop), and whether that loop waits for a
         # message now: an overflow interrupts only that wait (see `_overflowed`).
         self._reader: asyncio.Task[None] | None = None
@@ -94,6 +103,12 @@ class WebSocketSession:
     def core(self) -> ConnectionCore:
         """The protocol state of this connection."""
         return self._core
+
+    @property
+    def core_lock(self) -> asyncio.Lock:
+        """Hold it to call the core and carry out its events (`handle`): the core may be
+        busy on a worker thread with a long message."""
+        return self._core_lock
 
     @property
     def outbox(self) -> Outbox:
@@ -135,7 +150,7 @@ class WebSocketSession:
         self._wakeup.set()
 
     async def handle(self, events: list[Event]) -> None:
-        """Carry out the core's events in order."""
+        """Carry out the core's events in order (the caller holds `core_lock`)."""
         for event in events:
             if isinstance(event, SendFrame):
                 # An error frame is queued with no owner: the AbortContext that follows
@@ -213,24 +228,31 @@ class WebSocketSession:
                 self._receiving = False
             if message["type"] == "websocket.disconnect":
                 return
-            now = time.monotonic()
-            if message.get("text") is not None:
-                events = self._core.receive_text(message["text"], now)
-            else:
-                events = self._core.receive_bytes(message.get("bytes") or b"")
-            await self.handle(events)
+            async with self._core_lock:
+                await self.handle(await self._receive(message, time.monotonic()))
+
+    async def _receive(self, message: Message, now: float) -> list[Event]:
+        """The core's events for one message (the caller holds `core_lock`)."""
+        text = message.get("text")
+        if text is None:
+            return self._core.receive_bytes(message.get("bytes") or b"")
+        if len(text) <= OFF_LOOP_MESSAGE_CHARS:
+            return self._core.receive_text(text, now)
+        return await asyncio.to_thread(self._core.receive_text, text, now)
 
     async def _timer_loop(self) -> None:
         while True:
-            deadline = self._core.next_deadline()
+            async with self._core_lock:
+                deadline = self._core.next_deadline()
+                self._wakeup.clear()
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            self._wakeup.clear()
             # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that races with the
             # wake-up, and this task would then never end (seen at server shutdown).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wakeup.wait()
-            await self.handle(self._core.poll(time.monotonic()))
+            async with self._core_lock:
+                await self.handle(self._core.poll(time.monotonic()))
 
     async def _write_loop(self) -> None:
         while (payload := await self._outbox.get()) is not None:
@@ -257,7 +279,7 @@ class ContextRunner:
         self.task = asyncio.create_task(self._run(), name=f"ttsd-context-{spec.context_id}")
 
     async def _run(self) -> None:
-        core = self.session.core
+        core, lock = self.session.core, self.session.core_lock
         while True:
             segment = await self.queue.get()
             try:
@@ -271,13 +293,16 @@ class ContextRunner:
                     exc,
                     exc_info=not is_engine_error(exc),
                 )
-                await self.session.handle(core.fail(self.spec.context_id, synthesis_error(exc)))
+                async with lock:
+                    await self.session.handle(core.fail(self.spec.context_id, synthesis_error(exc)))
                 return
-            core.segment_done(segment, time.monotonic())
+            async with lock:
+                core.segment_done(segment, time.monotonic())
             self.session.wake()
             if segment.is_last:
                 self.session.forget(self)
-                await self.session.handle(core.finish(self.spec.context_id, self.spec.serial))
+                async with lock:
+                    await self.session.handle(core.finish(self.spec.context_id, self.spec.serial))
                 return
 
     async def _synthesize(self, segment: Segment) -> None:
