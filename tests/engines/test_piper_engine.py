@@ -194,11 +194,15 @@ def test_text_is_phonemized_one_step_at_a_time(
 
 
 def test_the_character_budget_is_the_engines_own() -> None:
+    """Also: the words of a piece with nothing to speak are still reported, in order."""
     engine = PiperEngine([default_voice_file()], intra_op_threads=1, max_step_chars=60)
     engine.load()
     chunks = list(engine.synthesize(RUN_ON[:150], VOICE, SynthesisOptions(timings=True)))
     assert len(chunks) >= 3
     assert [w.text for c in chunks for w in c.words] == RUN_ON[:150].split()
+    text = "Hello there my friend " + "( " * 60 + "and goodbye now"
+    chunks = list(engine.synthesize(text, VOICE, SynthesisOptions(timings=True)))
+    assert [w.text for c in chunks for w in c.words] == text.split()
 
 
 def test_phoneme_parts_are_even_bounded_and_cut_between_words() -> None:

@@ -173,6 +173,8 @@ class PiperEngine(Engine):
         # The transcript word a piece ends inside of (a word longer than a piece is cut
         # hard): reported once, whole, where it starts; its tail in the next piece is not.
         carried = False
+        # Words of pieces with nothing to speak ("( ( ( ..."): at the start of the next chunk.
+        unspoken: list[str] = []
         while start < len(text):
             end = step_end(text, start, self._max_step_chars)
             piece = text[start:end]
@@ -189,6 +191,8 @@ class PiperEngine(Engine):
                 if continues and spans:
                     last = spans[-1]
                     spans[-1] = WordSpan(_word_at(text, end - len(last.word)), last.start, last.end)
+                if not sentences:
+                    unspoken += [span.word for span in spans]
             offset = 0
             for phonemes in sentences:
                 for part in _parts(phonemes, cap):
@@ -200,6 +204,9 @@ class PiperEngine(Engine):
                         starts = _phoneme_starts(phoneme_samples, voice.config.sample_rate)
                         chunk.phonemes = _phoneme_timings(part, starts)
                         chunk.words = _word_timings(spans, offset, part, starts)
+                        if unspoken:
+                            chunk.words[:0] = [Timing(word, 0.0, 0.0) for word in unspoken]
+                            unspoken = []
                     offset += len(part)
                     yield chunk
             carried = continues
