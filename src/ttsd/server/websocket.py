@@ -230,6 +230,9 @@ class WebSocketSession:
                 return
             async with self._core_lock:
                 await self.handle(await self._receive(message, time.monotonic()))
+            # Messages that arrived together are all ready: without this, a burst of them
+            # (100 of 1,000 characters) runs as one step and stalls every other client.
+            await asyncio.sleep(0)
 
     async def _receive(self, message: Message, now: float) -> list[Event]:
         """The core's events for one message (the caller holds `core_lock`)."""
@@ -262,6 +265,8 @@ class WebSocketSession:
                 await self._ws.send_text(payload.decode())
             except (WebSocketDisconnect, RuntimeError, OSError):
                 _LOGGER.debug("write failed: client gone")
+            # A full outbox is 64 frames ready at once: let other clients in between.
+            await asyncio.sleep(0)
 
 
 class ContextRunner:
