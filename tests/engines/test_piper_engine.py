@@ -7,7 +7,7 @@ import pytest
 
 from ttsd.engines.base import AudioChunk, SynthesisOptions, VoiceNotFound, running_with_threads
 from ttsd.engines.piper import PiperEngine, default_voice_file
-from ttsd.engines.piper.engine import MAX_STEP_CHARS, _parts
+from ttsd.engines.piper.engine import MAX_STEP_CHARS, _first_and_rest, _parts
 from ttsd.text.words import split_words
 
 VOICE = "en_US-joe-medium"
@@ -217,3 +217,29 @@ def test_phoneme_parts_are_even_bounded_and_cut_between_words() -> None:
     assert [p for part in parts for p in part] == word
     assert all(len(part) <= 5 and part[-1] != "ˌ" for part in parts)
     assert list(_parts(phonemes, 100)) == [phonemes]
+
+
+def test_a_streams_first_chunk_is_short_when_espeak_expands_its_text(
+    engine: PiperEngine,
+) -> None:
+    """100 x's (a context's first step) are 156 phonemes, ~9 s of "ex ex ex": with
+    `first_audio` the first inference takes about half, so first audio comes sooner."""
+    text = "x" * 100
+    plain = list(engine.synthesize(text, VOICE, SynthesisOptions()))
+    first = list(engine.synthesize(text, VOICE, SynthesisOptions(first_audio=True)))
+    assert len(plain) == 1 and len(first) == 2
+    assert first[0].duration < 0.7 * plain[0].duration
+    assert all(_rms(c) > 0.03 for c in first)
+
+
+def test_a_first_chunk_of_prose_is_not_cut_again(engine: PiperEngine) -> None:
+    text = RUN_ON[:100]  # a context's first step of ordinary words: ~110 phonemes
+    assert len(list(engine.synthesize(text, VOICE, SynthesisOptions(first_audio=True)))) == 1
+
+
+def test_first_and_rest_shortens_only_the_first_part() -> None:
+    phonemes = list("ab cd ef gh ij kl mn op qr st uv wx yz")  # 38
+    parts = list(_first_and_rest(phonemes, 10, 100))
+    assert [p for part in parts for p in part] == phonemes
+    assert len(parts[0]) <= 10 and len(parts) == 2
+    assert list(_first_and_rest(phonemes, 100, 100)) == [phonemes]

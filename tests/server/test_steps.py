@@ -62,3 +62,18 @@ def test_one_word_of_20000_letters_is_spoken_in_steps(
     calls = spoken_calls(tone_engine)
     check_bounded(calls, word)
     assert "".join(calls) == word
+
+
+def test_only_a_streams_first_step_asks_for_a_short_first_chunk(
+    server: str, tone_engine: ToneEngine
+) -> None:
+    with Client(server) as client:
+        client.send(request("c1", "One two three. ", continue_=True))
+        client.until(lambda f: f["type"] == "chunk")
+        client.send(request("c1", "Four five six.", continue_=False))
+        client.until_done("c1")
+    response = httpx.post(f"http://{server}/tts/bytes", json=tts_body(UNPUNCTUATED), timeout=60)
+    assert response.status_code == 200
+    firsts = [options.first_audio for options in tone_engine.options]
+    rest_calls = len(firsts) - 2
+    assert firsts == [True, False] + [True] + [False] * (rest_calls - 1)

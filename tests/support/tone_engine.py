@@ -38,6 +38,8 @@ class ToneEngine(Engine):
     def __init__(self) -> None:
         self.gate: threading.Event | None = None
         self.calls: list[str] = []
+        #: the options of each call, in order
+        self.options: list[SynthesisOptions] = []
         self.sentences_done = 0
         #: `step_threads()` at the start of each sentence, in the order sentences started
         self.step_threads: list[int | None] = []
@@ -60,6 +62,7 @@ class ToneEngine(Engine):
         if frequency is None:
             raise VoiceNotFound(voice_id)
         self.calls.append(text)
+        self.options.append(options)
         for sentence in split_sentences(text):
             words = split_words(sentence)
             if not words:

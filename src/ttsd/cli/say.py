@@ -176,9 +176,10 @@ def speak_in_process(
         raise click.UsageError(f"no voice {voice!r}; available: {ids} (see `ttsd voices`)")
     engine = registry.engine(info.engine)
     renderer = AudioRenderer(spec.pcm_encoding, spec.sample_rate)
-    options = SynthesisOptions(speed=speed or 1.0)
     limits = Limits()
-    for piece in speech_pieces(text, limits.max_step_chars, first_chars=limits.first_step_chars):
+    pieces = speech_pieces(text, limits.max_step_chars, first_chars=limits.first_step_chars)
+    for index, piece in enumerate(pieces):
+        options = SynthesisOptions(speed=speed or 1.0, first_audio=index == 0)
         for chunk in engine.synthesize(piece, info.id, options):
             sink.write(renderer.render(chunk).audio)
         advance(len(piece))

@@ -49,6 +49,9 @@ class SynthesisOptions:
     volume: float = 1.0
     #: compute word and phoneme timings (costs a little extra work)
     timings: bool = False
+    #: nothing of this stream has been heard yet: make the first chunk short, so that
+    #: first audio comes soon whatever the text (an engine may ignore it)
+    first_audio: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Final
 
 import orjson
@@ -78,6 +79,7 @@ async def _synthesized(
     texts = await _steps_of(spec.transcript, runtime.settings.limits)
     engine = runtime.registry.engine(resolved.engine)
     for text in texts:
+        options = replace(options, first_audio=not playback.started)
         pieces = stream_segment(
             runtime.scheduler,
             engine,

@@ -317,6 +317,7 @@ class ContextRunner:
             speed=segment.speed or 1.0,
             volume=segment.volume or 1.0,
             timings=self.spec.add_timestamps or self.spec.add_phoneme_timestamps,
+            first_audio=not self._playback.started,
         )
         payloads = stream_segment(
             self.session.runtime.scheduler,

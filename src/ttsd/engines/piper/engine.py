@@ -80,6 +80,11 @@ MAX_STEP_CHARS = 200
 #: character, so a 200-character piece of prose is rarely cut again.
 MAX_STEP_PHONEMES = 260
 
+#: Default most phonemes of a stream's first inference (`SynthesisOptions.first_audio`):
+#: a first piece of prose (at most `Limits.first_step_chars`, 100) has ~110-120 and is not
+#: cut again, while one that espeak expands ("x" * 100 is 156 phonemes, 9 s of audio) is.
+FIRST_STEP_PHONEMES = 140
+
 #: Fewest phonemes of one inference however slow the speed, so that parts stay words long.
 _MIN_STEP_PHONEMES = 40
 
@@ -112,17 +117,20 @@ class PiperEngine(Engine):
         shared_threads: int | None = None,
         max_step_chars: int = MAX_STEP_CHARS,
         max_step_phonemes: int = MAX_STEP_PHONEMES,
+        first_step_phonemes: int = FIRST_STEP_PHONEMES,
     ):
         """`intra_op_threads`: ONNX Runtime threads of a step (0: ONNX Runtime's default).
         `shared_threads`: also keep sessions with this many threads, used by steps for which
         `step_threads()` says so (the server's steps that run side by side).
         `max_step_chars`: longest piece of text phonemized at once; `max_step_phonemes`:
-        most phonemes of one inference at speed 1 (scaled by the speed: the cap is on audio).
+        most phonemes of one inference at speed 1 (scaled by the speed: the cap is on audio);
+        `first_step_phonemes`: the same for a stream's first inference (`first_audio`).
         """
         if not voice_files:
             raise ValueError("PiperEngine needs at least one voice")
-        if max_step_chars < 1 or max_step_phonemes < 1:
-            raise ValueError("max_step_chars and max_step_phonemes must be at least 1")
+        if min(max_step_chars, max_step_phonemes, first_step_phonemes) < 1:
+            raise ValueError("the step budgets of a Piper engine must be at least 1")
+        self._first_step_phonemes = first_step_phonemes
         self._max_step_chars = max_step_chars
         self._max_step_phonemes = max_step_phonemes
         self._files = {voice.id: voice for voice in voice_files}
@@ -169,6 +177,8 @@ class PiperEngine(Engine):
         )
         # A slower speed stretches each phoneme: the cap is on audio, so it shrinks with it.
         cap = max(_MIN_STEP_PHONEMES, round(self._max_step_phonemes * options.speed))
+        first_cap = max(_MIN_STEP_PHONEMES, round(self._first_step_phonemes * options.speed))
+        first = options.first_audio  # the next inference is the stream's first
         start = 0
         # The transcript word a piece ends inside of (a word longer than a piece is cut
         # hard): reported once, whole, where it starts; its tail in the next piece is not.
@@ -195,7 +205,10 @@ class PiperEngine(Engine):
                     unspoken += [span.word for span in spans]
             offset = 0
             for phonemes in sentences:
-                for part in _parts(phonemes, cap):
+                for part in (
+                    _first_and_rest(phonemes, first_cap, cap) if first else _parts(phonemes, cap)
+                ):
+                    first = False
                     # Looked up per inference: the scheduler decides each step's cores.
                     session = loaded.for_step(step_threads())
                     samples, phoneme_samples = self._run(session, part, config)
@@ -287,6 +300,14 @@ def _word_at(text: str, start: int) -> str:
     """The whitespace-free run of `text` that starts at `start` (a transcript word)."""
     match = WORD_PATTERN.match(text, start)
     return match.group() if match else ""
+
+
+def _first_and_rest(phonemes: list[str], first_cap: int, cap: int) -> Iterator[list[str]]:
+    """`_parts` of `phonemes` whose first part has at most `first_cap` phonemes."""
+    head = next(_parts(phonemes, min(first_cap, cap)), [])
+    yield head
+    if len(head) < len(phonemes):
+        yield from _parts(phonemes[len(head) :], cap)
 
 
 def _parts(phonemes: list[str], cap: int) -> Iterator[list[str]]:
