@@ -228,13 +228,11 @@ def http_ok(path: str) -> Callable[[ServerProcess], bool]:
     return check
 
 
-@contextmanager
-def running_ttsd(*extra_args: str, nofile: int | None = None) -> Iterator[ServerProcess]:
-    """`ttsd serve` on a free loopback port (no API key), ready when `GET /` answers."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"}
-    argv = [
-        venv_executable("ttsd"),
+def ttsd_serve_argv(command: Sequence[str], port: int, *extra_args: str) -> list[str]:
+    """`COMMAND serve` on `port` of the loopback interface, logging warnings only;
+    `command` is the `ttsd` console script or `python -m ttsd`."""
+    return [
+        *command,
         "serve",
         "--host",
         LOOPBACK,
@@ -244,6 +242,14 @@ def running_ttsd(*extra_args: str, nofile: int | None = None) -> Iterator[Server
         "warning",
         *extra_args,
     ]
+
+
+@contextmanager
+def running_ttsd(*extra_args: str, nofile: int | None = None) -> Iterator[ServerProcess]:
+    """`ttsd serve` on a free loopback port (no API key), ready when `GET /` answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"}
+    argv = ttsd_serve_argv([venv_executable("ttsd")], port, *extra_args)
     with running_process("ttsd serve", argv, port, http_ok("/"), nofile=nofile, env=env) as s:
         yield s
 

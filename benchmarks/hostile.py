@@ -37,7 +37,6 @@ import http.client
 import json
 import os
 import signal
-import statistics
 import sys
 import threading
 import time
@@ -58,8 +57,10 @@ from benchlib import (
     http_ok,
     machine,
     machine_lines,
+    median,
     running_process,
     stop_on_sigterm,
+    ttsd_serve_argv,
 )
 from latency import TEXTS
 
@@ -190,18 +191,7 @@ def server_argv(port: int, server_cmd: str | None) -> list[str]:
     """The command that serves on `port`: ours (`python -m ttsd serve`) or `server_cmd`."""
     if server_cmd:
         return ["bash", "-c", "exec " + server_cmd.format(host=LOOPBACK, port=port)]
-    return [
-        sys.executable,
-        "-m",
-        "ttsd",
-        "serve",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    return ttsd_serve_argv([sys.executable, "-m", "ttsd"], port)
 
 
 @contextmanager
@@ -411,7 +401,7 @@ def median_of(
             if ttfa is None:
                 return ttfa, cut_off, note
             ttfas.append(ttfa)
-        return statistics.median(ttfas), False, ""
+        return median(ttfas), False, ""
 
     return runs
 
