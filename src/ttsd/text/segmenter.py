@@ -24,6 +24,7 @@ import re
 from ttsd.text.words import WORD_PATTERN
 
 __all__ = [
+    "CLAUSE_END",
     "CLOSERS",
     "PHRASE_OPENERS",
     "find_release_point",
@@ -62,7 +63,7 @@ _PARAGRAPH = re.compile(r"\n[^\S\n]*\n\s*")
 # A candidate clause end, for an early first segment: `,` `;` `:` followed by whitespace
 # (so "1,000" and "3:30" are never candidates), or a spaced dash (" — ", " – ", " -- ";
 # "well-known" and "1990–2000" are not candidates).
-_CLAUSE_END = re.compile(rf"[,;:][{re.escape(CLOSERS)}]*\s+|\s(?:—|–|--)\s+")
+CLAUSE_END = re.compile(rf"[,;:][{re.escape(CLOSERS)}]*\s+|\s(?:—|–|--)\s+")
 
 # English function words that open a phrase: a speaker may pause before them ("Thanks for
 # calling | our support line"), so a first segment cut there still sounds natural.
@@ -139,7 +140,7 @@ def first_clause_end(text: str, *, min_words: int = 3) -> int:
     )
     brackets = _Brackets(text)
     after = _nth_word_start(text, 0, min_words)
-    for m in _CLAUSE_END.finditer(text, 0, sentence_end):
+    for m in CLAUSE_END.finditer(text, 0, sentence_end):
         if m.start() > after and not brackets.open_at(m.end()):
             return m.end()
     return 0
@@ -246,7 +247,7 @@ def _last_clause_end(
     """
     after = _nth_word_start(text, start, min_words)
     brackets = brackets or _Brackets(text)
-    for m in reversed(list(_CLAUSE_END.finditer(text, start))):
+    for m in reversed(list(CLAUSE_END.finditer(text, start))):
         if m.start() <= after:
             return 0  # fewer words before this candidate, and before every earlier one
         # No cut inside parentheses or quotes: "(for example, this)" stays whole.

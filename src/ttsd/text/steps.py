@@ -26,13 +26,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ttsd.text.segmenter import CLOSERS, PHRASE_OPENERS, last_sentence_end, split_sentences
+from ttsd.text.segmenter import CLAUSE_END, PHRASE_OPENERS, last_sentence_end, split_sentences
+from ttsd.text.words import WORD_PATTERN
 
 __all__ = ["speech_pieces", "split_steps", "step_end"]
 
 # Clause ends as the segmenter finds them, plus CJK clause marks, which need no space.
-_CLAUSE = re.compile(rf"[,;:][{re.escape(CLOSERS)}]*\s+|\s(?:—|–|--)\s+|[，、；：]+")
-_WORD = re.compile(r"\S+")
+_CLAUSE = re.compile(rf"{CLAUSE_END.pattern}|[，、；：]+")
+_WORD = WORD_PATTERN
 # Characters that make up a number, for the rule "never cut inside a number".
 _NUMBER_CHAR = re.compile(r"[\d.,]")
 
