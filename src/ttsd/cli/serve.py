@@ -151,6 +151,29 @@ from ttsd.server.settings import (
     default=None,
     help="Log level [default: info].",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="text lines, or one JSON object per line [default: text].",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="One line per HTTP request and WebSocket handshake [default: on].",
+)
+@click.option(
+    "--drain-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds SIGTERM waits for started contexts and responses before it ends them "
+    "(503, close 1012) [default: 25].",
+)
+@click.option(
+    "--metrics-require-key/--no-metrics-require-key",
+    default=None,
+    help="GET /metrics needs an API key too [default: public].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -178,6 +201,10 @@ def serve(
     ssl_keyfile: Path | None,
     ws_compression: bool | None,
     log_level: str | None,
+    log_format: str | None,
+    access_log: bool | None,
+    drain_timeout: float | None,
+    metrics_require_key: bool | None,
 ) -> None:
     """Run the server: WebSocket at /tts/websocket, REST at /tts/bytes, /tts/sse, /voices.
 
@@ -211,6 +238,10 @@ def serve(
             header_timeout_s=header_timeout,
             ws_compression=ws_compression,
             log_level=log_level,
+            log_format=log_format,
+            access_log=access_log,
+            drain_timeout_s=drain_timeout,
+            metrics_require_key=metrics_require_key,
         )
         limits: dict[str, Any] = {
             "max_contexts": max_contexts,
@@ -248,6 +279,7 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         log_config=None,  # uvicorn's loggers reach configure_logging's handler
+        access_log=settings.access_log,
         ws_max_size=settings.transport_max_message_bytes,
         ws_per_message_deflate=settings.ws_compression,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,

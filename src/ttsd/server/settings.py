@@ -67,6 +67,17 @@ class Settings:
     #: in one round trip; 10 s is ample on a slow link and frees a stalled connection soon
     header_timeout_s: float = 10.0
     log_level: str = "info"
+    #: `text` (one human-readable line per record) or `json` (one object per line, with
+    #: `request_id` and `context_id` where known)
+    log_format: str = "text"
+    #: one line per HTTP request and WebSocket handshake (uvicorn's access log)
+    access_log: bool = True
+    #: seconds a drain (SIGTERM/SIGINT) waits for started contexts and REST responses to
+    #: finish before it ends what is left with a 503 error frame and close 1012. 25 s fits
+    #: Kubernetes' default 30 s grace period with room to exit (deploy/kubernetes/)
+    drain_timeout_s: float = 25.0
+    #: `GET /metrics` needs an API key too (by default it is public, like `/healthz`)
+    metrics_require_key: bool = False
 
     def __post_init__(self) -> None:
         for name in ("workers", "engine_threads"):
@@ -79,6 +90,10 @@ class Settings:
                 f"max_unread_bytes must be at least 4 × max_audio_frame_bytes "
                 f"({4 * self.max_audio_frame_bytes}), not {self.max_unread_bytes}"
             )
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"log_format must be 'text' or 'json', not {self.log_format!r}")
+        if self.drain_timeout_s < 0:
+            raise ValueError(f"drain_timeout_s must be at least 0, not {self.drain_timeout_s}")
         for name in ("max_header_bytes", "header_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
