@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
@@ -14,6 +16,10 @@ from ttsd.server.app import create_app
 from ttsd.server.settings import Settings
 
 ServerFactory = Callable[..., AbstractContextManager[str]]
+
+#: Minutes of real programs (podman, nginx, Prometheus): `scripts/deployment-tests.sh`
+#: runs them after the main suite, which leaves them out unless asked for by path.
+collect_ignore = [] if os.environ.get("TTSD_DEPLOYMENT_TESTS") else ["deployment"]
 
 
 @pytest.fixture
