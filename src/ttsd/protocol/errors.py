@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
+    #: the server is draining (a restart): retry on another connection (issue 9)
+    SERVER_SHUTTING_DOWN = "server_shutting_down"
 
 
 class ProtocolError(Exception):

@@ -11,14 +11,14 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import parse_qs
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ttsd.protocol.errors import ErrorCode
-from ttsd.server.request_id import request_id_of
+from ttsd.protocol.errors import ErrorCode, ProtocolError
+from ttsd.server.refusal import refuse
 
-#: Paths anyone may call (the status endpoint, like the hosted API's `GET /`).
-PUBLIC_PATHS = frozenset({"/"})
+#: Paths anyone may call: the status endpoint (like the hosted API's `GET /`) and the
+#: health probes, which a load balancer or kubelet calls without a key (issue 9).
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz"})
 
 
 def presented_key(scope: Scope) -> str | None:
@@ -69,33 +69,12 @@ class ApiKeyMiddleware:
             if key is None
             else "the API key is not valid"
         )
-        body = orjson.dumps(
-            {
-                "title": "Unauthorized",
-                "message": message,
-                "error_code": str(ErrorCode.UNAUTHORIZED),
-                "request_id": request_id_of(scope),
-            }
+        error = ProtocolError(401, ErrorCode.UNAUTHORIZED, "Unauthorized", message)
+        await refuse(
+            scope,
+            receive,
+            send,
+            error,
+            [(b"www-authenticate", b"Bearer")],
+            websocket_close_code=1008,
         )
-        headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
-        if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": 401, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self._deny_websocket(scope, receive, send, headers, body)
-
-    async def _deny_websocket(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-    ) -> None:
-        await receive()  # websocket.connect
-        if "websocket.http.response" in scope.get("extensions", {}):
-            await send({"type": "websocket.http.response.start", "status": 401, "headers": headers})
-            await send({"type": "websocket.http.response.body", "body": body})
-        else:
-            # A server without the denial-response extension can only refuse (HTTP 403).
-            await send({"type": "websocket.close", "code": 1008})
