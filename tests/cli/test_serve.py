@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from ttsd.cli import main
 from ttsd.server.http_protocol import LimitedHttpToolsProtocol
+from ttsd.server.serving import server_config
 from ttsd.server.settings import Settings
 
 
@@ -22,8 +23,15 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         record["settings"] = settings
         return "app"
 
-    def run(app: str, **kwargs: Any) -> None:
-        record["uvicorn"] = kwargs
+    def run_server(app: Any, settings: Settings, **kwargs: Any) -> None:
+        # The uvicorn configuration `ttsd serve` would run, as uvicorn.Config took it.
+        config = server_config(app, settings, **kwargs)
+        names = ("host", "port", "ssl_certfile", "ssl_keyfile", "ws_per_message_deflate")
+        record["uvicorn"] = {name: getattr(config, name) for name in names} | {
+            "log_config": config.log_config,
+            "http": config.http,
+            "access_log": config.access_log,
+        }
 
     monkeypatch.setattr("ttsd.server.app.create_app", create_app)
     # Record, not install: a root handler set up here would outlive the test.
@@ -31,7 +39,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "ttsd.server.logs.configure_logging",
         lambda level, keys: record.update(logging=(level, tuple(keys))),
     )
-    monkeypatch.setattr("uvicorn.run", run)
+    monkeypatch.setattr("ttsd.server.serving.run_server", run_server)
     monkeypatch.delenv("TTSD_API_KEYS", raising=False)
     return record
 

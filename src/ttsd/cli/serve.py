@@ -210,11 +210,9 @@ def serve(
 
     With no API key it binds to 127.0.0.1 and anyone on this machine may use it.
     """
-    import uvicorn
-
     from ttsd.server.app import create_app
-    from ttsd.server.http_protocol import uvicorn_http_options
     from ttsd.server.logs import configure_logging
+    from ttsd.server.serving import run_server
 
     settings = Settings()
     if config_file is not None:
@@ -273,17 +271,5 @@ def serve(
         raise click.UsageError("--ssl-certfile and --ssl-keyfile go together: give both")
     # One format for ttsd's, uvicorn's and websockets' lines, API keys redacted (issue 8).
     configure_logging(settings.log_level, settings.api_keys)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # uvicorn's loggers reach configure_logging's handler
-        access_log=settings.access_log,
-        ws_max_size=settings.transport_max_message_bytes,
-        ws_per_message_deflate=settings.ws_compression,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        # httptools with bounded, timed request heads (uvicorn bounds neither)
-        **uvicorn_http_options(settings),
-    )
+    # uvicorn under a first SIGTERM/SIGINT that drains before it stops (issue 9).
+    run_server(create_app(settings), settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)

@@ -17,6 +17,8 @@ from ttsd import __version__
 from ttsd.engines.piper import PiperEngine, default_voice_file, discover_voices
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.auth import ApiKeyMiddleware
+from ttsd.server.drain import Drain, DrainMiddleware
+from ttsd.server.health import healthz, readyz
 from ttsd.server.logs import quiet_client_errors
 from ttsd.server.request_id import RequestIdMiddleware
 from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
@@ -56,12 +58,16 @@ def create_app(
     registry = registry or build_registry(settings)
     # A client's non-UTF-8 text frame: one log line, not a traceback (issue 8).
     quiet_client_errors()
+    drain = Drain(settings.drain_timeout_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         registry.load()
         scheduler = Scheduler(settings.workers, settings.engine_threads)
-        app.state.runtime = Runtime(settings=settings, registry=registry, scheduler=scheduler)
+        app.state.runtime = Runtime(
+            settings=settings, registry=registry, scheduler=scheduler, drain=drain
+        )
+        drain.loaded = True
         _LOGGER.info(
             "ttsd %s ready: %d voice(s); a lone step on %d core(s), up to %d side by side",
             __version__,
@@ -76,19 +82,26 @@ def create_app(
 
     routes = [
         Route("/", status, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         *rest_routes(),
         WebSocketRoute("/tts/websocket", tts_websocket),
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
+        # Before the key check: a draining server refuses everyone alike.
+        Middleware(DrainMiddleware, drain=drain),
         Middleware(ApiKeyMiddleware, keys=settings.api_keys),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=dict(EXCEPTION_HANDLERS),
         lifespan=lifespan,
     )
+    # Here, not in the lifespan: the server's signal handler needs it (server/serving.py).
+    app.state.drain = drain
+    return app
 
 
 async def status(request: Request) -> JSONResponse:

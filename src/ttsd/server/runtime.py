@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ttsd.engines.registry import EngineRegistry
+from ttsd.server.drain import Drain
 from ttsd.server.scheduler import Scheduler
 from ttsd.server.settings import Settings
 
@@ -16,3 +17,5 @@ class Runtime:
     settings: Settings
     registry: EngineRegistry
     scheduler: Scheduler
+    #: readiness and the drain on SIGTERM (server/drain.py)
+    drain: Drain

@@ -31,6 +31,7 @@ from ttsd.protocol.events import (
 )
 from ttsd.protocol.frames import flush_done_frame
 from ttsd.protocol.shown import shown
+from ttsd.server.drain import CLOSE_CODE, CLOSE_REASON, draining_error
 from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
@@ -63,9 +64,11 @@ async def tts_websocket(websocket: WebSocket) -> None:
         "connection %s opened (Cartesia-Version %s)", request_id, shown(version) if version else "-"
     )
     session = WebSocketSession(websocket, runtime, request_id)
+    runtime.drain.add_connection(session)
     try:
         await session.run()
     finally:
+        runtime.drain.remove_connection(session)
         _LOGGER.info("connection %s closed", request_id)
 
 
@@ -98,6 +101,9 @@ class WebSocketSession:
         self._reader: asyncio.Task[None] | None = None
         self._receiving = False
         self._interrupted = False
+        # Draining (server/drain.py): close with 1012 once no context is live.
+        self._draining = False
+        self._restarting = False
 
     @property
     def core(self) -> ConnectionCore:
@@ -121,8 +127,9 @@ class WebSocketSession:
         return self._runtime
 
     async def run(self) -> None:
-        """Serve the connection until the client leaves, it idles out, or it leaves more
-        than `max_unread_bytes` of replies unread (then it is closed with 1008)."""
+        """Serve the connection until the client leaves, it idles out, it leaves more
+        than `max_unread_bytes` of replies unread (then it is closed with 1008), or the
+        server drains and it has no live context (then it is closed with 1012)."""
         self._reader = asyncio.current_task()
         writer = asyncio.create_task(self._write_loop(), name="ttsd-ws-writer")
         timer = asyncio.create_task(self._timer_loop(), name="ttsd-ws-timer")
@@ -141,9 +148,56 @@ class WebSocketSession:
                 # The writer may wait forever on a client that does not read.
                 writer.cancel()
             await self._outbox.close()
+            if self._restarting:
+                # The last `done` goes out before the 1012, unless the client stopped
+                # reading: then the close waits no longer than an unread one would.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(UNREAD_CLOSE_TIMEOUT_S):
+                        await asyncio.shield(writer)
+                writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             if unread is not None:
                 await self._close_unread(unread)
+            elif self._restarting:
+                await self._close_restarting()
+
+    def begin_drain(self) -> None:
+        """The server drains: close with 1012 once no context is live (now, if none is).
+
+        Contexts opened meanwhile are served: a pooled connection keeps sending on the
+        socket it has until it is closed (issue 9)."""
+        self._draining = True
+        # Under the core lock: a long message may be in the core on a worker thread.
+        asyncio.create_task(self._close_if_idle(), name="ttsd-ws-drain")  # noqa: RUF006
+
+    async def expire(self) -> None:
+        """The drain deadline passed: every live context gets a 503 error frame (its
+        audio not yet written is dropped), then the connection closes with 1012."""
+        async with self._core_lock:
+            for context_id in self._core.context_ids:
+                _LOGGER.warning(
+                    "connection %s: drain deadline ends context %s",
+                    self._core.request_id,
+                    shown(context_id),
+                )
+                await self.handle(self._core.fail(context_id, draining_error()))
+            self._restart()
+
+    async def _close_if_idle(self) -> None:
+        async with self._core_lock:
+            await self.handle([])
+
+    def _restart(self) -> None:
+        # Stop reading (now if the read loop waits for a message, else after the one it
+        # handles); `run` then writes what is queued and closes with 1012.
+        if not self._restarting:
+            self._restarting = True
+            self._interrupt_read()
+
+    async def _close_restarting(self) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(UNREAD_CLOSE_TIMEOUT_S):
+                await self._ws.close(code=CLOSE_CODE, reason=CLOSE_REASON)
 
     def wake(self) -> None:
         """Core state changed: recompute the next deadline."""
@@ -165,6 +219,8 @@ class WebSocketSession:
                 self._runners[event.segment.context_id].queue.put_nowait(event.segment)
             elif isinstance(event, AbortContext):
                 await self._abort(event.context_id)
+        if self._draining and not self._core.context_ids:
+            self._restart()
         self.wake()
 
     def _overflowed(self, unread: int) -> None:
@@ -177,6 +233,9 @@ class WebSocketSession:
             unread,
             self._runtime.settings.max_unread_bytes,
         )
+        self._interrupt_read()
+
+    def _interrupt_read(self) -> None:
         if self._receiving and self._reader is not None and not self._interrupted:
             self._interrupted = True
             self._reader.cancel()
@@ -208,7 +267,7 @@ class WebSocketSession:
 
     async def _read_loop(self) -> None:
         idle_timeout = self._runtime.settings.connection_idle_timeout_s
-        while self._outbox.overflow_bytes is None:
+        while self._outbox.overflow_bytes is None and not self._restarting:
             try:
                 self._receiving = True
                 async with asyncio.timeout(idle_timeout):

@@ -1,0 +1,109 @@
+"""Running the app under uvicorn, with a graceful drain on SIGTERM and SIGINT (issue 9).
+
+uvicorn's own shutdown closes every WebSocket with 1012 at once, mid-sentence. Here the
+first SIGTERM or SIGINT starts the app's drain instead (server/drain.py): the server keeps
+serving what it has started, and only once that has finished (or the drain deadline has
+ended it) does uvicorn shut down, and the process exits 0. A second signal stops at once,
+as uvicorn would have on the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from ttsd.server.drain import Drain
+from ttsd.server.http_protocol import uvicorn_http_options
+from ttsd.server.settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Seconds uvicorn waits, after the drain, for connections and tasks it still holds (a
+#: client that never completed a close handshake, a REST body that never ended) before it
+#: cancels them. The drain has already waited for everything that was making progress.
+SHUTDOWN_TIMEOUT_S = 2
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server whose first SIGTERM/SIGINT drains `drain` before it shuts down."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
+        super().__init__(config)
+        self._drain = drain
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain_signal: int | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start serving, knowing the loop a signal must reach."""
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """The first signal drains; a second one, or one before start-up, exits now."""
+        if self._drain_signal is not None or self._loop is None or self.should_exit:
+            super().handle_exit(sig, frame)
+            return
+        self._drain_signal = sig
+        # A signal handler runs between two bytecodes of whatever the loop is doing:
+        # hand the work to the loop rather than touch its state from here.
+        self._loop.call_soon_threadsafe(self.begin_drain, signal.Signals(sig).name)
+
+    def begin_drain(self, reason: str = "requested") -> None:
+        """Start the drain now (on the loop's thread); the server exits when it ends."""
+        if self._drain_task is not None:
+            return
+        _LOGGER.info("%s: draining (a second signal stops at once)", reason)
+        self._drain_task = asyncio.get_running_loop().create_task(
+            self._drain_then_exit(), name="ttsd-drain"
+        )
+
+    async def _drain_then_exit(self) -> None:
+        try:
+            await self._drain.run()
+        finally:
+            self.should_exit = True
+
+
+def server_config(
+    app: Starlette,
+    settings: Settings,
+    *,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+) -> uvicorn.Config:
+    """uvicorn's configuration of `ttsd serve`."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers reach configure_logging's handler
+        access_log=settings.access_log,
+        ws_max_size=settings.transport_max_message_bytes,
+        ws_per_message_deflate=settings.ws_compression,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
+        # httptools with bounded, timed request heads (uvicorn bounds neither)
+        **uvicorn_http_options(settings),
+    )
+
+
+def run_server(
+    app: Starlette,
+    settings: Settings,
+    *,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+) -> None:
+    """Serve `app` (built by `create_app`) until a signal and its drain end it."""
+    config = server_config(app, settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    DrainingServer(config, app.state.drain).run()
