@@ -7,11 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import uvicorn
 from starlette.applications import Starlette
 
 from ttsd.server.http_protocol import uvicorn_http_options
+from ttsd.server.serving import DrainingServer, server_config
 from ttsd.server.settings import Settings
 
 
@@ -59,6 +61,49 @@ def live_server(
         time.sleep(0.02)
     try:
         yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass
+class DrainingServe:
+    """A `ttsd serve`-like server (`DrainingServer`) running in a background thread."""
+
+    base: str
+    server: DrainingServer
+    thread: threading.Thread
+
+    def begin_drain(self) -> None:
+        """What SIGTERM does to `ttsd serve` (signals only reach the main thread)."""
+        loop = self.server._loop
+        assert loop is not None
+        loop.call_soon_threadsafe(self.server.begin_drain, "test")
+
+    def wait_exit(self, timeout: float) -> bool:
+        """Whether the server stopped within `timeout` seconds."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+@contextmanager
+def draining_server(
+    app: Starlette, settings: Settings, *, port: int | None = None
+) -> Iterator[DrainingServe]:
+    """Serve `app` as `ttsd serve` does (its uvicorn config, drain on demand) on loopback,
+    on `port` or a free one; `settings` are the app's (host and port are replaced)."""
+    settings = replace(settings, host="127.0.0.1", port=port or free_port())
+    server = DrainingServer(server_config(app, settings), app.state.drain)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    served = DrainingServe(f"127.0.0.1:{settings.port}", server, thread)
+    try:
+        yield served
     finally:
         server.should_exit = True
         thread.join(timeout=10)
