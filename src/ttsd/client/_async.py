@@ -400,6 +400,7 @@ class AsyncWebSocket:
         self._send_lock = asyncio.Lock()  # one connect-or-send at a time, in order
         self._conn: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._resender: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -469,17 +470,48 @@ class AsyncWebSocket:
     # -- internals ---------------------------------------------------------------
 
     async def _send(self, ctx: ContextCore[_Queue], message: Message) -> None:
-        data = json.dumps(message)
         async with self._send_lock:
+            while True:
+                await self._ensure_connection()
+                await self._resend()
+                if await self._send_now(ctx, message):
+                    return
+                if not self._mux.will_resend(ctx):
+                    raise self._mux.lost_error(ctx)
+
+    async def _send_now(self, ctx: ContextCore[_Queue], message: Message) -> bool:
+        """Send on the current connection (`_send_lock` held); False if it closed."""
+        self._mux.bind(ctx)
+        conn = self._conn
+        assert conn is not None
+        try:
+            await conn.send(json.dumps(message))
+        except ConnectionClosed:
+            await self._join_reader()  # the reader decides: lost, or to be sent again
+            return False
+        self._mux.sent(ctx, message)
+        return True
+
+    async def _resend(self) -> None:
+        """Send again what a restarting server never answered (`_send_lock` held)."""
+        while self._mux.has_resends():
+            for ctx, messages in self._mux.take_resends():
+                for message in messages:
+                    if not await self._send_now(ctx, message):
+                        break
             await self._ensure_connection()
-            self._mux.bind(ctx)
-            conn = self._conn
-            assert conn is not None
+
+    async def _resend_soon(self) -> None:
+        """After a restart's close: reconnect and resend, though nobody sends anything."""
+        async with self._send_lock:
+            if not self._mux.has_resends():
+                return
             try:
-                await conn.send(data)
-            except ConnectionClosed:
-                await self._join_reader()
-                raise self._mux.lost_error(ctx) from None
+                await self._ensure_connection()
+                await self._resend()
+            except TtsdError as exc:
+                for ctx, error in self._mux.drop_resends(str(exc)):
+                    ctx.queue.put_nowait(error)
 
     async def _ensure_connection(self) -> None:
         """Connect if there is no open connection (call with `_send_lock` held)."""
@@ -532,6 +564,8 @@ class AsyncWebSocket:
         finally:
             for ctx, error in self._mux.connection_closed(epoch, code, reason, cause=cause):
                 ctx.queue.put_nowait(error)
+            if self._mux.has_resends():
+                self._resender = asyncio.create_task(self._resend_soon(), name="ttsd-ws-resend")
 
     def __repr__(self) -> str:
         return f"AsyncWebSocket(url={self.url!r})"

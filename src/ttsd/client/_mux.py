@@ -13,6 +13,11 @@ Rules:
   connection closes, every live context bound to it is lost: its `receive()` raises
   `ContextLostError` after the frames that did arrive, and so does any further input.
   Contexts that have sent nothing yet are not lost: they go to the next connection.
+- Except after a restart: a server that drains closes a connection with 1012 only once
+  none of its contexts is live (src/ttsd/server/drain.py), so a context that got no frame
+  at all when that close came was never started there. It is sent again, message for
+  message, on the next connection, before anything else (`take_resends`), up to
+  `MAX_RESENDS` times.
 - A cancelled context drops all its later frames (its `done` too); its id stays taken
   until that `done` comes, so the id is not reused while its frames are in flight.
 - `done` or `error` ends a context and frees its id.
@@ -38,6 +43,11 @@ from ttsd.client.types import Done, Error, Response
 from ttsd.protocol.shown import shown
 
 _LOGGER = logging.getLogger("ttsd.client")
+
+#: The close code of a server that restarts ("service restart"; a draining ttsd).
+RESTART_CLOSE_CODE = 1012
+#: Restarts a context may be sent again across before it counts as lost.
+MAX_RESENDS = 3
 
 Q = TypeVar("Q")
 
@@ -77,6 +87,11 @@ class ContextCore(Generic[Q]):
         self.cancelled = False
         self.finished = False
         self.lost: ContextLostError | None = None
+        #: whether a frame of this context has arrived
+        self.answered = False
+        #: messages sent while unanswered: what a restart makes it send again
+        self.unanswered: list[Message] = []
+        self.resends = 0
 
 
 class Multiplexer(Generic[Q]):
@@ -87,6 +102,7 @@ class Multiplexer(Generic[Q]):
         self.connected = False
         self.closed_by_user = False
         self._live: dict[str, ContextCore[Q]] = {}
+        self._resend: list[ContextCore[Q]] = []
 
     # -- contexts ----------------------------------------------------------------
 
@@ -165,6 +181,38 @@ class Multiplexer(Generic[Q]):
             ctx.epoch = self.epoch
         return self.epoch
 
+    def sent(self, ctx: ContextCore[Q], message: Message) -> None:
+        """`message` of `ctx` went out on the current connection."""
+        if not ctx.answered:
+            ctx.unanswered.append(message)
+
+    def has_resends(self) -> bool:
+        """Whether contexts wait to be sent again on the next connection."""
+        return any(self._resendable(ctx) for ctx in self._resend)
+
+    def take_resends(self) -> list[tuple[ContextCore[Q], list[Message]]]:
+        """The contexts to send again on the connection just opened, each with its
+        messages in order (send them, through `bind` and `sent`, before anything else)."""
+        taken = [(ctx, ctx.unanswered) for ctx in self._resend if self._resendable(ctx)]
+        self._resend.clear()
+        for ctx, _ in taken:
+            ctx.unanswered = []
+        return taken
+
+    def drop_resends(self, cause: str) -> list[tuple[ContextCore[Q], TtsdError]]:
+        """Reconnecting failed: the contexts waiting to be sent again are lost."""
+        pending = [ctx for ctx in self._resend if self._resendable(ctx)]
+        self._resend.clear()
+        how = f"the server restarted (1012) and reconnecting failed: {cause}"
+        return [(ctx, self._lose(ctx, how, RESTART_CLOSE_CODE, "")) for ctx in pending]
+
+    def will_resend(self, ctx: ContextCore[Q]) -> bool:
+        """Whether `ctx` waits to be sent again (its connection closed for a restart)."""
+        return ctx in self._resend and self._resendable(ctx)
+
+    def _resendable(self, ctx: ContextCore[Q]) -> bool:
+        return self._live.get(ctx.context_id) is ctx and ctx.epoch is None and not ctx.cancelled
+
     def lost_error(self, ctx: ContextCore[Q]) -> ContextLostError:
         """The error for `ctx` when a send failed on a closing connection."""
         return ctx.lost or ContextLostError(
@@ -179,6 +227,9 @@ class Multiplexer(Generic[Q]):
         None to drop it (unknown or cancelled context, another connection's context)."""
         cid = response.context_id
         ctx = self._live.get(cid) if cid is not None else None
+        if ctx is not None and ctx.epoch == epoch:
+            ctx.answered = True
+            ctx.unanswered = []
         if ctx is None or ctx.epoch != epoch:
             if isinstance(response, Error):
                 _LOGGER.warning(
@@ -205,8 +256,21 @@ class Multiplexer(Generic[Q]):
         how = cause or _describe_close(code, reason, by_user=self.closed_by_user)
         woken: list[tuple[ContextCore[Q], TtsdError]] = []
         for ctx in list(self._live.values()):
-            if ctx.epoch == epoch:
-                woken.append((ctx, self._lose(ctx, how, code, reason)))
+            if ctx.epoch != epoch:
+                continue
+            if (
+                code == RESTART_CLOSE_CODE
+                and not ctx.answered
+                and not ctx.cancelled
+                and ctx.resends < MAX_RESENDS
+                and not self.closed_by_user
+            ):
+                # Never started there (see the module docstring): send it again.
+                ctx.epoch = None
+                ctx.resends += 1
+                self._resend.append(ctx)
+                continue
+            woken.append((ctx, self._lose(ctx, how, code, reason)))
         return woken
 
     def closing(self) -> None:

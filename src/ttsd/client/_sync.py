@@ -485,19 +485,58 @@ class WebSocket:
     # -- internals ---------------------------------------------------------------
 
     def _send(self, ctx: ContextCore[_Queue], message: Message) -> None:
-        data = json.dumps(message)
         with self._send_lock:
-            self._ensure_connection()
-            with self._lock:
-                self._mux.bind(ctx)
-                conn = self._conn
-            assert conn is not None
-            try:
-                conn.send(data)
-            except ConnectionClosed:
-                self._join_reader()
+            while True:
+                self._ensure_connection()
+                self._resend()
+                if self._send_now(ctx, message):
+                    return
                 with self._lock:
-                    raise self._mux.lost_error(ctx) from None
+                    if not self._mux.will_resend(ctx):
+                        raise self._mux.lost_error(ctx)
+
+    def _send_now(self, ctx: ContextCore[_Queue], message: Message) -> bool:
+        """Send on the current connection (`_send_lock` held); False if it closed."""
+        with self._lock:
+            self._mux.bind(ctx)
+            conn = self._conn
+        assert conn is not None
+        try:
+            conn.send(json.dumps(message))
+        except ConnectionClosed:
+            self._join_reader()  # the reader decides: lost, or to be sent again
+            return False
+        with self._lock:
+            self._mux.sent(ctx, message)
+        return True
+
+    def _resend(self) -> None:
+        """Send again what a restarting server never answered (`_send_lock` held)."""
+        while True:
+            with self._lock:
+                if not self._mux.has_resends():
+                    return
+                resends = self._mux.take_resends()
+            for ctx, messages in resends:
+                for message in messages:
+                    if not self._send_now(ctx, message):
+                        break
+            self._ensure_connection()
+
+    def _resend_soon(self) -> None:
+        """After a restart's close: reconnect and resend, though nobody sends anything."""
+        with self._send_lock:
+            with self._lock:
+                if not self._mux.has_resends():
+                    return
+            try:
+                self._ensure_connection()
+                self._resend()
+            except TtsdError as exc:
+                with self._lock:
+                    dropped = self._mux.drop_resends(str(exc))
+                for ctx, error in dropped:
+                    ctx.queue.put(error)
 
     def _ensure_connection(self) -> None:
         """Connect if there is no open connection (call with `_send_lock` held)."""
@@ -554,8 +593,13 @@ class WebSocket:
         finally:
             with self._lock:
                 woken = self._mux.connection_closed(epoch, code, reason, cause=cause)
+                resend = self._mux.has_resends()
             for ctx, error in woken:
                 ctx.queue.put(error)
+            if resend:
+                threading.Thread(
+                    target=self._resend_soon, name="ttsd-ws-resend", daemon=True
+                ).start()
 
     def __repr__(self) -> str:
         return f"WebSocket(url={self.url!r})"
