@@ -394,7 +394,9 @@ class WebSocket:
 
     Reconnects by itself when the server closed the connection and a context has a
     message to send; contexts that were open on the closed connection raise
-    `ContextLostError` instead of continuing silently (the server forgot them).
+    `ContextLostError` instead of continuing silently (the server forgot them), except
+    those a restarting server (close 1012) never answered: they are sent again on a new
+    connection, as if nothing happened.
     """
 
     def __init__(self, config: ClientConfig, extra_headers: Mapping[str, str] | None) -> None:
