@@ -273,7 +273,10 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    from ttsd.server.cpus import available_cores
+
+    # What ttsd serve sizes itself to: CPU affinity and cgroup quotas (server/cpus.py).
+    usable = available_cores().cores
 
     def version(package: str) -> str:
         try:
@@ -305,7 +308,7 @@ def server_settings() -> dict[str, Any]:
 
     settings = Settings()
     return {
-        "workers": settings.workers,
+        "parallel_steps": settings.parallel_steps,
         "engine_threads": settings.engine_threads,
         "max_audio_frame_bytes": settings.max_audio_frame_bytes,
     }
@@ -328,10 +331,12 @@ def machine_lines(info: dict[str, Any]) -> list[str]:
     else:
         lines.append(f"load average (1, 5, 15 min) at start: {load}")
     server = info["server_settings"]
+    # Results recorded before issue 9 call parallel_steps `workers`.
+    parallel = server.get("parallel_steps", server.get("workers"))
     lines.append(
-        f"ttsd serve defaults: workers={server['workers']}, "
+        f"ttsd serve defaults: parallel_steps={parallel}, "
         f"engine_threads={server['engine_threads']} (a lone stream's step on engine_threads "
-        "cores; while several streams are busy, up to `workers` steps side by side)"
+        "cores; while several streams are busy, up to `parallel_steps` steps side by side)"
     )
     return lines
 

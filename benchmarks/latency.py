@@ -7,7 +7,7 @@ What is measured, for a short phrase and a ~80-word paragraph:
   what the engine itself costs, with ONNX Runtime's default thread count (every core,
   as `ttsd serve` runs a lone stream's steps by default: `Settings.engine_threads`). A
   second raw row builds the same voice with one ONNX Runtime intra-op thread: how each
-  step runs while several streams share the machine (`engine_threads // workers` cores).
+  step runs while several streams share the machine (`engine_threads // parallel_steps` cores).
 * **ttsd engine** — `ttsd.engines.piper.PiperEngine([default_voice_file()])` in this
   process, `synthesize(text, voice, SynthesisOptions(...))` iterated, with and without
   word/phoneme timings. Against the raw row this shows what ttsd's wrapper adds

@@ -641,7 +641,7 @@ class Options:
     idle: int = 1000
     active: int = 32
     peers: bool = True
-    #: extra `ttsd serve` arguments (e.g. --workers 1: one step at a time)
+    #: extra `ttsd serve` arguments (e.g. --parallel-steps 1: one step at a time)
     ttsd_args: tuple[str, ...] = ()
 
 
@@ -1480,7 +1480,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ttsd-args",
         default="",
-        help="extra `ttsd serve` arguments, e.g. '--workers 1' [none]",
+        help="extra `ttsd serve` arguments, e.g. '--parallel-steps 1' [none]",
     )
 
 

@@ -34,7 +34,7 @@ def serve(tone_engine: ToneEngine) -> ServerFactory:
     @contextmanager
     def factory(settings: Settings | None = None, **registry_options: object) -> Iterator[str]:
         registry = EngineRegistry([tone_engine], **registry_options)  # type: ignore[arg-type]
-        app = create_app(settings or Settings(workers=2), registry)
+        app = create_app(settings or Settings(parallel_steps=2), registry)
         with live_server(app) as base:
             yield base
 

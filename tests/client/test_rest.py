@@ -110,7 +110,7 @@ def test_voices_get(server: str, make_client: ClientFactory) -> None:
 
 
 def test_rest_needs_the_api_key(serve: ServerFactory, make_client: ClientFactory) -> None:
-    with serve(Settings(workers=2, api_keys=("k",))) as base:
+    with serve(Settings(parallel_steps=2, api_keys=("k",))) as base:
         with pytest.raises(AuthenticationError) as caught:
             list(make_client(base, api_key="wrong").voices.list())
         assert caught.value.error_code == "unauthorized"

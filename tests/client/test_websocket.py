@@ -191,7 +191,7 @@ def test_engine_failure_raises_server_error(server: str, make_client: ClientFact
 def test_server_close_mid_receive_loses_the_context_and_new_contexts_reconnect(
     serve: ServerFactory, make_client: ClientFactory
 ) -> None:
-    with serve(Settings(workers=2, connection_idle_timeout_s=0.5)) as base:
+    with serve(Settings(parallel_steps=2, connection_idle_timeout_s=0.5)) as base:
         client = make_client(base)
         with client.tts.websocket_connect() as ws:
             old = ws.context(voice=VOICE, output_format=FMT, max_buffer_delay_ms=5000, timeout=30)
@@ -308,7 +308,7 @@ def test_input_after_no_more_inputs_is_refused(server: str, make_client: ClientF
 def test_api_key_is_sent_and_a_wrong_one_refused_at_connect(
     serve: ServerFactory, make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with serve(Settings(workers=2, api_keys=("k",))) as base:
+    with serve(Settings(parallel_steps=2, api_keys=("k",))) as base:
         for key in ("wrong", None):
             with pytest.raises(AuthenticationError) as caught:
                 make_client(base, api_key=key).tts.websocket_connect().connect()

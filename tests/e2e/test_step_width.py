@@ -45,7 +45,7 @@ def threads_seen(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
 @pytest.fixture
 def two_core_server() -> Iterator[str]:
     """A server that gives a lone step two cores and steps side by side one each."""
-    with live_server(create_app(Settings(workers=2, engine_threads=2))) as base:
+    with live_server(create_app(Settings(parallel_steps=2, engine_threads=2))) as base:
         yield base
 
 

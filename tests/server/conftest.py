@@ -77,7 +77,7 @@ def serve_app(tone_engine: ToneEngine) -> ServedFactory:
         registry = EngineRegistry([tone_engine], **registry_options)
         # Two one-core workers: every step takes one slot, so a test can hold two at once
         # (the widening of a lone step is tested in test_scheduler.py).
-        app = create_app(settings or Settings(workers=2, engine_threads=1), registry)
+        app = create_app(settings or Settings(parallel_steps=2, engine_threads=1), registry)
         loops: list[asyncio.AbstractEventLoop] = []
         app.add_middleware(LoopProbe, loops=loops)
         with live_server(app) as base:
@@ -90,7 +90,7 @@ def serve_app(tone_engine: ToneEngine) -> ServedFactory:
 def shared_server() -> Iterator[str]:
     """One default tone-engine server for every test that needs nothing special of it
     (no settings, no gate): saves a server start and stop per test."""
-    app = create_app(Settings(workers=2), EngineRegistry([ToneEngine()]))
+    app = create_app(Settings(parallel_steps=2), EngineRegistry([ToneEngine()]))
     with live_server(app) as base:
         yield base
 

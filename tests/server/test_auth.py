@@ -24,7 +24,7 @@ KEY = "k1"
 @pytest.fixture(scope="module")
 def keyed() -> Iterator[str]:
     """A server that wants the key `k1`."""
-    app = create_app(Settings(workers=2, api_keys=(KEY,)), EngineRegistry([ToneEngine()]))
+    app = create_app(Settings(parallel_steps=2, api_keys=(KEY,)), EngineRegistry([ToneEngine()]))
     with live_server(app) as base:
         yield base
 

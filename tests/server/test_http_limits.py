@@ -49,7 +49,9 @@ def serve(settings: Settings) -> Iterator[str]:
 @pytest.fixture
 def base() -> Iterator[str]:
     """A tone-engine server with a 16 KiB head limit and a 1 s head timeout."""
-    with serve(Settings(workers=2, max_header_bytes=LIMIT, header_timeout_s=TIMEOUT_S)) as base:
+    with serve(
+        Settings(parallel_steps=2, max_header_bytes=LIMIT, header_timeout_s=TIMEOUT_S)
+    ) as base:
         yield base
 
 
@@ -203,7 +205,7 @@ def test_an_endless_header_is_cut_off_near_the_limit() -> None:
     closes; neither it nor the client gets anywhere near 50 MiB."""
     total = 50 * 1024 * 1024
     chunk = b"a" * (64 * 1024)
-    with serve(Settings(workers=2)) as served:
+    with serve(Settings(parallel_steps=2)) as served:
         tracemalloc.start()
         try:
             with connect(served) as sock:
@@ -306,7 +308,7 @@ def test_well_behaved_clients_see_no_difference(base: str) -> None:
 
 
 def test_a_request_body_larger_than_the_head_limit_is_served() -> None:
-    with serve(Settings(workers=2, max_header_bytes=1024)) as served:
+    with serve(Settings(parallel_steps=2, max_header_bytes=1024)) as served:
         body = tts_body("One two three." + " " * 4000)
         response = httpx.post(f"http://{served}/tts/bytes", json=body, timeout=20)
         assert response.status_code == 200, response.text[:300]

@@ -1,19 +1,27 @@
-"""`ttsd.server.logs`: what the redacting filter does to one record (issue 8)."""
+"""`ttsd.server.logs`: what the redacting filter does to one record (issue 8), and the
+JSON format with the ids of the code that logged (issue 9)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
+from typing import Any
 
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
+from ttsd.server.log_context import CONTEXT_ID, REQUEST_ID
 from ttsd.server.logs import (
     MAX_MESSAGE_CHARS,
+    JsonFormatter,
     QuietInvalidUtf8,
     RedactingFilter,
     configure_logging,
     redact,
 )
+from ttsd.server.request_id import RequestIdMiddleware
 
 KEY = "sk-SECRET-1234abcd"
 
@@ -106,3 +114,115 @@ def test_configure_logging_replaces_its_own_handler_only() -> None:
             if handler not in before:
                 root.removeHandler(handler)
         root.setLevel(level)
+
+
+def json_line(rec: logging.LogRecord, keys: list[str] | None = None) -> dict[str, Any]:
+    """The record as `--log-format json` writes it: one line, one object."""
+    assert RedactingFilter(keys if keys is not None else [KEY]).filter(rec)
+    line = JsonFormatter().format(rec)
+    assert "\n" not in line and "\r" not in line
+    parsed: dict[str, Any] = json.loads(line)
+    return parsed
+
+
+def test_json_has_the_fixed_keys_then_the_extras() -> None:
+    rec = record("context %s done", "c1")
+    rec.__dict__.update(characters=12, real_time_factor=0.25, outcome="done")
+    line = json_line(rec)
+    assert list(line)[:4] == ["time", "level", "logger", "message"]
+    assert line["level"] == "INFO" and line["logger"] == "test"
+    assert line["message"] == "context c1 done"
+    assert (line["characters"], line["real_time_factor"], line["outcome"]) == (12, 0.25, "done")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+    assert "request_id" not in line and "context_id" not in line  # not known here
+
+
+def test_json_ids_come_from_the_running_code() -> None:
+    request_token = REQUEST_ID.set("r-1")
+    context_token = CONTEXT_ID.set("c-1")
+    try:
+        line = json_line(record("something"))
+        assert (line["request_id"], line["context_id"]) == ("r-1", "c-1")
+        # An id passed with `extra=` wins (a summary line names its own context).
+        rec = record("summary")
+        rec.context_id = "c-2"
+        assert json_line(rec)["context_id"] == "c-2"
+    finally:
+        CONTEXT_ID.reset(context_token)
+        REQUEST_ID.reset(request_token)
+
+
+def test_json_extras_are_redacted_and_safe() -> None:
+    rec = record("x")
+    rec.__dict__.update(
+        context_id=f"a\nFAKE\u2028{KEY}", nested={"k": [1, 2]}, thing=object(), big=2**70
+    )
+    line = json_line(rec)
+    assert line["context_id"] == "a\\nFAKE\\u2028***"
+    assert line["nested"] == {"k": [1, 2]} and line["big"] == 2**70
+    assert line["thing"].startswith("<object object at")
+
+
+def test_json_fixed_keys_win_and_noise_is_dropped() -> None:
+    rec = record("hello")
+    rec.__dict__.update(level="forged", color_message="\x1b[1mhello", websocket=object())
+    line = json_line(rec)
+    assert line["level"] == "INFO"
+    assert "color_message" not in line and "websocket" not in line
+
+
+def test_json_exception_is_one_redacted_string() -> None:
+    def fail() -> None:
+        raise ValueError(f"bad header\nAuthorization: Bearer {KEY}")
+
+    try:
+        fail()
+    except ValueError:
+        rec = record("request failed", exc=True)
+    line = json_line(rec)
+    assert line["message"] == "request failed"
+    assert line["exception"].startswith("Traceback (most recent call last):\n")
+    assert "Authorization: ***" in line["exception"] and KEY not in json.dumps(line)
+
+
+def test_configure_logging_writes_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        configure_logging("info", [KEY], "json")
+        logging.getLogger("uvicorn.access").info('%s - "GET /?api_key=%s HTTP/1.1" 200', "ip", KEY)
+        logging.getLogger("ttsd.test").debug("below the level")
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                root.removeHandler(handler)
+        root.setLevel(level)
+    lines = capsys.readouterr().err.splitlines()
+    assert [json.loads(line)["message"] for line in lines] == [
+        'ip - "GET /?api_key=*** HTTP/1.1" 200'
+    ]
+    with pytest.raises(ValueError, match="log format must be 'text' or 'json', not 'yaml'"):
+        configure_logging("info", [], "yaml")
+
+
+async def test_the_request_id_middleware_sets_the_id_for_the_request_only() -> None:
+    seen: list[str | None] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(REQUEST_ID.get())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        seen.append(REQUEST_ID.get())  # where uvicorn logs its access line
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    await RequestIdMiddleware(app)({"type": "http", "headers": []}, receive, send)
+    header = dict(sent[0]["headers"])[b"x-request-id"].decode()
+    assert seen == [header, header, header]
+    assert REQUEST_ID.get() is None  # not left behind for the next request

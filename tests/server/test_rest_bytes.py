@@ -176,7 +176,7 @@ def holding() -> Iterator[tuple[str, HoldingToneEngine]]:
 
     Two one-core workers: a held step never takes the other worker's slot."""
     engine = HoldingToneEngine()
-    app = create_app(Settings(workers=2, engine_threads=1), EngineRegistry([engine]))
+    app = create_app(Settings(parallel_steps=2, engine_threads=1), EngineRegistry([engine]))
     with live_server(app) as base:
         try:
             yield base, engine

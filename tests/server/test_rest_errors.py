@@ -29,7 +29,7 @@ ENDPOINTS = ["/tts/bytes", "/tts/sse"]
 def strict_server() -> Iterator[str]:
     """Strict voices, small limits."""
     settings = Settings(
-        workers=2, limits=Limits(max_message_bytes=MAX_BODY, max_transcript_chars=MAX_CHARS)
+        parallel_steps=2, limits=Limits(max_message_bytes=MAX_BODY, max_transcript_chars=MAX_CHARS)
     )
     registry = EngineRegistry([ToneEngine()], strict_voices=True)
     with live_server(create_app(settings, registry)) as base:
@@ -188,7 +188,7 @@ def test_status_still_answers(http: httpx.Client) -> None:
 
 @pytest.fixture(scope="module")
 def keyed() -> Iterator[str]:
-    app = create_app(Settings(workers=2, api_keys=(KEY,)), EngineRegistry([ToneEngine()]))
+    app = create_app(Settings(parallel_steps=2, api_keys=(KEY,)), EngineRegistry([ToneEngine()]))
     with live_server(app) as base:
         yield base
 

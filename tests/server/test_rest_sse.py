@@ -25,7 +25,7 @@ MAX_FRAME_BYTES = 1000
 @pytest.fixture(scope="module")
 def sse_server() -> Iterator[str]:
     """Frames capped small, so that a sentence's audio needs several chunk events."""
-    settings = Settings(workers=2, max_audio_frame_bytes=MAX_FRAME_BYTES)
+    settings = Settings(parallel_steps=2, max_audio_frame_bytes=MAX_FRAME_BYTES)
     with live_server(create_app(settings, EngineRegistry([ToneEngine()]))) as base:
         yield base
 

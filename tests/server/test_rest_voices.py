@@ -30,7 +30,7 @@ REQUIRED_4X = {"access", "visibility", "locales", "tagline"}
 @pytest.fixture(scope="module")
 def voices_server() -> Iterator[str]:
     registry = EngineRegistry([ManyTonesEngine(COUNT)], aliases={ALIAS: "tone-07"})
-    with live_server(create_app(Settings(workers=1), registry)) as base:
+    with live_server(create_app(Settings(parallel_steps=1), registry)) as base:
         yield base
 
 

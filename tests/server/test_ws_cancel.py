@@ -69,7 +69,7 @@ def test_cancel_while_waiting_for_a_worker(
 ) -> None:
     """With one worker busy, a queued context is cancelled before it ever runs."""
     gate = tone_engine.gate = threading.Event()
-    with serve_app(Settings(workers=1)) as served, Client(served.base) as client:
+    with serve_app(Settings(parallel_steps=1)) as served, Client(served.base) as client:
         client.send(request("busy", "One two.", continue_=False))
         in_flight(tone_engine, 1)
         client.send(request("waiting", "Three four.", continue_=False))

@@ -15,7 +15,7 @@ from ttsd.server.settings import Settings
 
 @pytest.mark.parametrize("deflate", [False, True])
 def test_audio_arrives_whole_with_and_without_compression(deflate: bool) -> None:
-    app = create_app(Settings(workers=2), EngineRegistry([ToneEngine()]))
+    app = create_app(Settings(parallel_steps=2), EngineRegistry([ToneEngine()]))
     with live_server(app, ws_per_message_deflate=deflate) as base, Client(base) as client:
         extensions = client.ws.response.headers.get("Sec-WebSocket-Extensions", "")
         assert ("permessage-deflate" in extensions) is deflate

@@ -209,7 +209,7 @@ def test_generation_config_out_of_range(
 
 
 def test_transcript_length_limit(serve: ServerFactory) -> None:
-    settings = Settings(workers=2, limits=Limits(max_transcript_chars=50))
+    settings = Settings(parallel_steps=2, limits=Limits(max_transcript_chars=50))
     fifty = ("word " * 10).strip() + "."  # 10 words, 50 characters
     assert len(fifty) == 50
     with serve(settings) as base, Client(base) as client:
@@ -231,7 +231,7 @@ def test_transcript_length_limit(serve: ServerFactory) -> None:
 
 
 def test_too_many_live_contexts(serve: ServerFactory) -> None:
-    settings = Settings(workers=2, limits=Limits(max_contexts=2))
+    settings = Settings(parallel_steps=2, limits=Limits(max_contexts=2))
     with serve(settings) as base, Client(base) as client:
         for cid in ("a", "b"):
             client.send(request(cid, "One two.", continue_=True))
@@ -259,7 +259,7 @@ def test_too_many_live_contexts(serve: ServerFactory) -> None:
 
 
 def test_message_over_max_message_bytes(serve: ServerFactory) -> None:
-    settings = Settings(workers=2, limits=Limits(max_message_bytes=1000))
+    settings = Settings(parallel_steps=2, limits=Limits(max_message_bytes=1000))
     with serve(settings) as base, Client(base) as client:
         message = request("big", "word " * 200)
         size = len(json.dumps(message).encode())

@@ -51,7 +51,10 @@ def test_flush_ids_and_flush_done_order(shared_server: str) -> None:
 
 
 def test_flush_id_base_zero(serve: ServerFactory) -> None:
-    with serve(Settings(workers=2, limits=Limits(flush_id_base=0))) as base, Client(base) as client:
+    with (
+        serve(Settings(parallel_steps=2, limits=Limits(flush_id_base=0))) as base,
+        Client(base) as client,
+    ):
         frames = flush_sequence(client)
     assert_flush_order(frames, [0, 1, 2], [3, 2, 1])
 

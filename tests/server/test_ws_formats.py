@@ -28,7 +28,7 @@ VOICES = {"tone-low": 220.0, "tone-high": 880.0}
 @pytest.fixture(scope="module")
 def format_server() -> Iterator[str]:
     """One server for every case: frames capped small so that audio must be split."""
-    settings = Settings(workers=2, max_audio_frame_bytes=MAX_FRAME_BYTES)
+    settings = Settings(parallel_steps=2, max_audio_frame_bytes=MAX_FRAME_BYTES)
     app = create_app(settings, EngineRegistry([ToneEngine()]))
     with live_server(app) as base:
         yield base

@@ -25,7 +25,7 @@ def test_nothing_left_after_a_busy_connection_closes(
     serve_app: ServedFactory, tone_engine: ToneEngine
 ) -> None:
     gate = tone_engine.gate = threading.Event()
-    with serve_app(Settings(workers=1)) as served:
+    with serve_app(Settings(parallel_steps=1)) as served:
         assert served.ttsd_tasks() == []
         with Client(served.base) as client:
             client.send(request("held", "One two.", continue_=True))  # in flight

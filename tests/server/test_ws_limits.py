@@ -22,7 +22,7 @@ from ttsd.server.settings import Settings
 
 
 def test_idle_context_ends_with_done_by_itself(serve: ServerFactory) -> None:
-    settings = Settings(workers=2, limits=Limits(context_idle_timeout_s=0.5))
+    settings = Settings(parallel_steps=2, limits=Limits(context_idle_timeout_s=0.5))
     with serve(settings) as base, Client(base) as client:
         client.send(request("c1", "One two.", continue_=True))
         frames = client.until_done("c1", timeout=10)
@@ -40,7 +40,7 @@ def test_context_is_not_idle_while_its_audio_is_in_flight(
     serve: ServerFactory, tone_engine: ToneEngine
 ) -> None:
     gate = tone_engine.gate = threading.Event()
-    settings = Settings(workers=2, limits=Limits(context_idle_timeout_s=0.3))
+    settings = Settings(parallel_steps=2, limits=Limits(context_idle_timeout_s=0.3))
     with serve(settings) as base, Client(base) as client:
         client.send(request("c1", "One two.", continue_=True))
         wait_for(lambda: len(tone_engine.calls) == 1, what="synthesis in flight")
@@ -55,7 +55,7 @@ def test_context_is_not_idle_while_its_audio_is_in_flight(
 
 
 def test_idle_connection_is_closed_by_the_server(serve: ServerFactory) -> None:
-    settings = Settings(workers=2, connection_idle_timeout_s=0.5)
+    settings = Settings(parallel_steps=2, connection_idle_timeout_s=0.5)
     with serve(settings) as base, Client(base) as client, pytest.raises(ConnectionClosed) as closed:
         client.recv(timeout=10)
     assert closed.value.rcvd is not None
@@ -63,7 +63,7 @@ def test_idle_connection_is_closed_by_the_server(serve: ServerFactory) -> None:
 
 
 def test_idle_connection_timeout_resets_on_each_message(serve: ServerFactory) -> None:
-    settings = Settings(workers=2, connection_idle_timeout_s=0.5)
+    settings = Settings(parallel_steps=2, connection_idle_timeout_s=0.5)
     with serve(settings) as base, Client(base) as client:
         client.send(request("c1", "One two three."))
         frames = client.until_done("c1")
@@ -76,7 +76,7 @@ def test_too_much_pending_text_fails_the_context(
     serve: ServerFactory, tone_engine: ToneEngine
 ) -> None:
     gate = tone_engine.gate = threading.Event()
-    settings = Settings(workers=2, limits=Limits(max_pending_chars=40))
+    settings = Settings(parallel_steps=2, limits=Limits(max_pending_chars=40))
     with serve(settings) as base, Client(base) as client:
         client.send(request("c1", "One two three four five. ", continue_=True))  # 25 chars
         wait_for(lambda: len(tone_engine.calls) == 1, what="synthesis in flight")
@@ -91,7 +91,7 @@ def test_too_much_pending_text_fails_the_context(
 
 def test_small_send_queue_loses_nothing(serve: ServerFactory) -> None:
     """With room for only two frames, senders wait: nothing is lost or reordered."""
-    settings = Settings(workers=2, send_queue_frames=2, max_audio_frame_bytes=320)
+    settings = Settings(parallel_steps=2, send_queue_frames=2, max_audio_frame_bytes=320)
     sentences = [" ".join(f"s{n}w{k}" for k in range(n + 1)) + "." for n in range(6)]
     with serve(settings) as base, Client(base) as client:
         client.send(request("c1", " ".join(sentences), add_timestamps=True))

@@ -15,7 +15,7 @@ from tests.support.tone_engine import ToneEngine
 from tests.support.wsclient import Client, audio, request
 from ttsd.server.settings import Settings
 
-ADAPTIVE = Settings(workers=2, engine_threads=4)
+ADAPTIVE = Settings(parallel_steps=2, engine_threads=4)
 
 
 def test_a_lone_context_runs_every_step_on_all_cores(
@@ -54,7 +54,10 @@ def test_two_busy_contexts_run_side_by_side_on_half_the_cores(
 def test_one_worker_runs_every_step_alone(
     serve_app: ServedFactory, tone_engine: ToneEngine
 ) -> None:
-    with serve_app(Settings(workers=1, engine_threads=3)) as served, Client(served.base) as client:
+    with (
+        serve_app(Settings(parallel_steps=1, engine_threads=3)) as served,
+        Client(served.base) as client,
+    ):
         client.send(request("a", "One. Two.", continue_=False))
         client.send(request("b", "Three. Four.", continue_=False))
         client.until_all_done("a", "b")

@@ -133,7 +133,7 @@ async def read_to_the_close(ws: ClientConnection) -> tuple[int | None, str | Non
 def test_a_client_that_never_reads_is_closed_and_others_are_served(
     serve_app: ServedFactory, outboxes: list[RecordingOutbox]
 ) -> None:
-    settings = Settings(workers=2, engine_threads=1, max_unread_bytes=BUDGET)
+    settings = Settings(parallel_steps=2, engine_threads=1, max_unread_bytes=BUDGET)
     with serve_app(settings) as served, Client(served.base) as good:
         assert_still_serves(good, "before")
 
@@ -185,7 +185,10 @@ def test_replies_queued_while_the_reader_waits_close_the_connection_too(
     monkeypatch.setattr(tone_engine, "synthesize", held_then_failing)
     held = 200
     settings = Settings(
-        workers=2, engine_threads=1, max_unread_bytes=BUDGET, limits=Limits(max_contexts=held)
+        parallel_steps=2,
+        engine_threads=1,
+        max_unread_bytes=BUDGET,
+        limits=Limits(max_contexts=held),
     )
     with serve_app(settings) as served:
 
@@ -227,7 +230,7 @@ def test_a_client_that_never_reads_at_all_does_not_hold_its_session(
             ended.set()
 
     monkeypatch.setattr(WebSocketSession, "run", run_and_report)
-    settings = Settings(workers=2, engine_threads=1, max_unread_bytes=BUDGET)
+    settings = Settings(parallel_steps=2, engine_threads=1, max_unread_bytes=BUDGET)
     with serve_app(settings) as served:
 
         async def scenario() -> None:

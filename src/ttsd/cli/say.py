@@ -193,7 +193,7 @@ def local_registry(voices_dir: Path | None) -> EngineRegistry:
     from ttsd.server.settings import Settings
 
     # One step at a time here: one ONNX session per voice is enough.
-    return build_registry(Settings(voices_dir=voices_dir, workers=1))
+    return build_registry(Settings(voices_dir=voices_dir, parallel_steps=1))
 
 
 def batches(text: str, limit: int = BATCH_CHARS) -> Iterator[str]:

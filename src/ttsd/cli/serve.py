@@ -1,10 +1,17 @@
-"""`ttsd serve`: run the server."""
+"""`ttsd serve`: run the server.
+
+Every setting has a flag here, a `TTSD_*` environment variable and a key in the TOML
+config file; `server/settings_loader.py` reads them in one precedence (flag > environment >
+file > default) and checks them all before anything starts. Each option's parameter is the
+setting's canonical name, so the flags given go to the loader as they are.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
@@ -12,10 +19,29 @@ from ttsd.server.settings import (
     API_KEYS_ENV,
     DEFAULT_HOST,
     DEFAULT_PORT,
-    Settings,
-    api_keys_from_env,
-    load_config,
+    LogFormat,
+    LogLevel,
 )
+
+_LOGGER = logging.getLogger("ttsd.serve")
+
+#: Hosts that only this machine can reach: no warning for serving them without a key.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _aliases(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """`--alias FOREIGN=LOCAL` (repeatable) as a table; None when not given."""
+    aliases: dict[str, str] = {}
+    for item in value:
+        foreign, sep, local = item.partition("=")
+        if not sep or not foreign or not local:
+            raise click.BadParameter(f"{item!r} is not FOREIGN_ID=LOCAL_VOICE_ID", ctx, param)
+        aliases[foreign] = local
+    return aliases or None
+
+
+def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    return value or None
 
 
 @click.command()
@@ -23,34 +49,57 @@ from ttsd.server.settings import (
 @click.option("--port", type=int, default=None, help=f"Port [default: {DEFAULT_PORT}].")
 @click.option(
     "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML config file (voice aliases, limits, server options); flags override it.",
+    "config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML config file (see examples/ttsd.toml; also $TTSD_CONFIG); flags and TTSD_* "
+    "variables override it.",
 )
 @click.option(
     "--voices-dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    default=None,
     help="Directory of extra Piper voices (NAME.onnx + NAME.onnx.json).",
 )
 @click.option(
     "--api-key",
     "api_keys",
     multiple=True,
+    callback=_api_keys,
     help=f"Require this API key (repeatable; also ${API_KEYS_ENV}, comma-separated).",
 )
-@click.option("--strict-voices", is_flag=True, default=None, help="Unknown voice ids are errors.")
+@click.option(
+    "--alias",
+    "aliases",
+    multiple=True,
+    callback=_aliases,
+    metavar="FOREIGN=LOCAL",
+    help="Serve voice id FOREIGN (e.g. a Cartesia voice UUID) with local voice LOCAL (repeatable).",
+)
+@click.option(
+    "--strict-voices/--no-strict-voices",
+    default=None,
+    help="Unknown voice ids are errors, not the default voice [default: off].",
+)
+@click.option(
+    "--parallel-steps",
+    type=int,
+    default=None,
+    help="Synthesis steps run side by side (threads of this process) while several streams "
+    "are busy, on engine-threads/parallel-steps cores each [default: cores].",
+)
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    "workers",
+    type=int,
     default=None,
-    help="Synthesis steps run side by side while several streams are busy, on "
-    "engine-threads/workers cores each [default: CPUs].",
+    help="Deprecated name of --parallel-steps (it is not a number of processes).",
 )
 @click.option(
     "--engine-threads",
-    type=click.IntRange(min=1),
+    type=int,
     default=None,
-    help="ONNX Runtime threads of a synthesis step that runs alone [default: CPUs].",
+    help="ONNX Runtime threads of a synthesis step that runs alone [default: cores].",
 )
 @click.option("--max-contexts", type=int, default=None, help="Live contexts per connection.")
 @click.option(
@@ -67,76 +116,114 @@ from ttsd.server.settings import (
 )
 @click.option(
     "--max-context-id-chars",
-    type=click.IntRange(min=1),
+    type=int,
     default=None,
     help="Longest context_id (400 beyond) [default: 256].",
 )
 @click.option(
     "--max-unread-bytes",
-    type=click.IntRange(min=1),
+    type=int,
     default=None,
     help="Bytes of replies a client may leave unread before its connection is closed "
     "(1008) [default: 8 MiB].",
 )
 @click.option(
+    "--max-audio-frame-bytes",
+    type=int,
+    default=None,
+    help="Audio bytes in one chunk frame, before base64 [default: 32768].",
+)
+@click.option(
+    "--send-queue-frames",
+    type=int,
+    default=None,
+    help="Frames waiting to be written on one connection before senders wait [default: 64].",
+)
+@click.option(
+    "--transport-max-message-bytes",
+    type=int,
+    default=None,
+    help="Largest WebSocket message the transport takes (close 1009 beyond) [default: 16 MiB].",
+)
+@click.option(
     "--context-idle-timeout",
+    "context_idle_timeout_s",
     type=float,
     default=None,
-    help="Seconds an idle context waits for input before its `done`.",
+    help="Seconds an idle context waits for input before its `done` [default: 30].",
 )
 @click.option(
     "--connection-idle-timeout",
+    "connection_idle_timeout_s",
     type=float,
     default=None,
-    help="Seconds without a message before a connection is closed.",
+    help="Seconds without a message before a connection is closed [default: 300].",
 )
 @click.option(
     "--max-header-bytes",
-    type=click.IntRange(min=1),
+    type=int,
     default=None,
     help="Most bytes of an HTTP request line + headers; 431 and close beyond [default: 65536].",
 )
 @click.option(
     "--header-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    "header_timeout_s",
+    type=float,
     default=None,
     help="Seconds a request line + headers may take (slowloris); 408 and close beyond "
     "[default: 10].",
 )
 @click.option(
+    "--default-max-buffer-delay",
+    "default_max_buffer_delay_ms",
+    type=int,
+    default=None,
+    help="Milliseconds text waits for a sentence end when a request sets no "
+    "max_buffer_delay_ms (0-5000) [default: 3000].",
+)
+@click.option(
     "--flush-id-base",
-    type=click.IntRange(0, 1),
+    type=int,
     default=None,
     help="First flush_id of a context: 1 (docs) or 0 (0-based clients).",
 )
 @click.option(
+    "--min-clause-words",
+    type=int,
+    default=None,
+    help="Words a first segment needs before it may be cut at a clause end [default: 3].",
+)
+@click.option(
     "--first-segment-delay",
-    type=click.IntRange(min=0),
+    "first_segment_delay_ms",
+    type=int,
     default=None,
     help="Milliseconds a context's first text waits for a sentence or clause end before it "
     "is cut at a phrase boundary (0: off) [default: 150].",
 )
 @click.option(
     "--max-step-chars",
-    type=click.IntRange(min=1),
+    type=int,
     default=None,
     help="Characters one synthesis step speaks at most; longer text is cut at a clause, "
     "phrase or word boundary [default: 200].",
 )
 @click.option(
     "--first-step-chars",
-    type=click.IntRange(min=1),
+    type=int,
     default=None,
     help="The same for a context's first step, so its first audio comes soon [default: 100].",
 )
 @click.option(
     "--ssl-certfile",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    default=None,
     help="Serve HTTPS/WSS with this certificate (PEM); the JS SDK always dials wss://.",
 )
 @click.option(
     "--ssl-keyfile",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    default=None,
     help="Private key (PEM) for --ssl-certfile.",
 )
 @click.option(
@@ -147,13 +234,13 @@ from ttsd.server.settings import (
 )
 @click.option(
     "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
+    type=click.Choice(get_args(LogLevel)),
     default=None,
     help="Log level [default: info].",
 )
 @click.option(
     "--log-format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(get_args(LogFormat)),
     default=None,
     help="text lines, or one JSON object per line [default: text].",
 )
@@ -164,7 +251,8 @@ from ttsd.server.settings import (
 )
 @click.option(
     "--drain-timeout",
-    type=click.FloatRange(min=0),
+    "drain_timeout_s",
+    type=float,
     default=None,
     help="Seconds SIGTERM waits for started contexts and responses before it ends them "
     "(503, close 1012) [default: 25].",
@@ -174,102 +262,63 @@ from ttsd.server.settings import (
     default=None,
     help="GET /metrics needs an API key too [default: public].",
 )
-def serve(
-    host: str | None,
-    port: int | None,
-    config_file: Path | None,
-    voices_dir: Path | None,
-    api_keys: tuple[str, ...],
-    strict_voices: bool | None,
-    workers: int | None,
-    engine_threads: int | None,
-    max_contexts: int | None,
-    max_transcript_chars: int | None,
-    max_message_bytes: int | None,
-    max_pending_chars: int | None,
-    max_context_id_chars: int | None,
-    max_unread_bytes: int | None,
-    context_idle_timeout: float | None,
-    connection_idle_timeout: float | None,
-    max_header_bytes: int | None,
-    header_timeout: float | None,
-    flush_id_base: int | None,
-    first_segment_delay: int | None,
-    max_step_chars: int | None,
-    first_step_chars: int | None,
-    ssl_certfile: Path | None,
-    ssl_keyfile: Path | None,
-    ws_compression: bool | None,
-    log_level: str | None,
-    log_format: str | None,
-    access_log: bool | None,
-    drain_timeout: float | None,
-    metrics_require_key: bool | None,
-) -> None:
+@click.pass_context
+def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
     """Run the server: WebSocket at /tts/websocket, REST at /tts/bytes, /tts/sse, /voices.
 
-    With no API key it binds to 127.0.0.1 and anyone on this machine may use it.
+    Every option is also a TTSD_<NAME> environment variable and a key of the --config
+    file (flag > environment > file > default). With no API key it binds to 127.0.0.1
+    and anyone on this machine may use it.
     """
     from ttsd.server.app import create_app
     from ttsd.server.logs import configure_logging
     from ttsd.server.serving import run_server
+    from ttsd.server.settings_loader import SettingsLoadError, load_settings
 
-    settings = Settings()
-    if config_file is not None:
-        try:
-            settings = load_config(config_file, settings)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
-    keys = api_keys or api_keys_from_env() or settings.api_keys
+    flags = {name: value for name, value in given.items() if value is not None}
+    labels = {name: _flag_label(ctx, name, value) for name, value in flags.items()}
+    deprecations = []
+    if workers is not None:
+        if "parallel_steps" in flags:
+            raise click.UsageError("--workers is the old name of --parallel-steps: give one")
+        flags["parallel_steps"], labels["parallel_steps"] = workers, "--workers"
+        deprecations.append(
+            "--workers is deprecated: it counts synthesis steps run side by side, not "
+            "processes; use --parallel-steps"
+        )
     try:
-        settings = settings.with_overrides(
-            host=host,
-            port=port,
-            voices_dir=voices_dir,
-            api_keys=tuple(keys),
-            strict_voices=strict_voices,
-            workers=workers,
-            engine_threads=engine_threads,
-            connection_idle_timeout_s=connection_idle_timeout,
-            max_unread_bytes=max_unread_bytes,
-            max_header_bytes=max_header_bytes,
-            header_timeout_s=header_timeout,
-            ws_compression=ws_compression,
-            log_level=log_level,
-            log_format=log_format,
-            access_log=access_log,
-            drain_timeout_s=drain_timeout,
-            metrics_require_key=metrics_require_key,
+        loaded = load_settings(flags, labels)
+    except SettingsLoadError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+    settings = loaded.settings
+    # One format for ttsd's, uvicorn's and websockets' lines, API keys redacted (issue 8);
+    # the warnings below are log lines too, so a JSON log stays all JSON.
+    configure_logging(
+        settings.log_level,
+        settings.api_keys,
+        fmt=settings.log_format,
+        access_log=settings.access_log,
+    )
+    for warning in [*deprecations, *loaded.warnings]:
+        _LOGGER.warning("%s", warning)
+    if not settings.api_keys and settings.host not in LOOPBACK_HOSTS:
+        _LOGGER.warning(
+            "serving on %s with no API key; anyone who can reach it can use it "
+            "(set --api-key or TTSD_API_KEYS)",
+            settings.host,
         )
-        limits: dict[str, Any] = {
-            "max_contexts": max_contexts,
-            "max_transcript_chars": max_transcript_chars,
-            "max_message_bytes": max_message_bytes,
-            "max_pending_chars": max_pending_chars,
-            "max_context_id_chars": max_context_id_chars,
-            "context_idle_timeout_s": context_idle_timeout,
-            "flush_id_base": flush_id_base,
-            "first_segment_delay_ms": first_segment_delay,
-            "max_step_chars": max_step_chars,
-            "first_step_chars": first_step_chars,
-        }
-        settings = replace(
-            settings,
-            limits=replace(settings.limits, **{k: v for k, v in limits.items() if v is not None}),
-        )
-    except ValueError as exc:
-        # Values each flag accepts alone may still clash (e.g. a reply budget smaller than
-        # four audio frames): a usage error naming them, not a traceback.
-        raise click.UsageError(str(exc)) from exc
-    if not settings.api_keys and settings.host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(
-            f"warning: serving on {settings.host} with no API key; anyone who can reach it "
-            "can use it (set --api-key or TTSD_API_KEYS)",
-            err=True,
-        )
-    if (ssl_certfile is None) != (ssl_keyfile is None):
-        raise click.UsageError("--ssl-certfile and --ssl-keyfile go together: give both")
-    # One format for ttsd's, uvicorn's and websockets' lines, API keys redacted (issue 8).
-    configure_logging(settings.log_level, settings.api_keys)
+    ssl_certfile, ssl_keyfile = settings.ssl_certfile, settings.ssl_keyfile
     # uvicorn under a first SIGTERM/SIGINT that drains before it stops (issue 9).
     run_server(create_app(settings), settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+
+
+def _flag_label(ctx: click.Context, name: str, value: Any) -> str:
+    """The flag as typed for a value, for messages: `--no-access-log` for False."""
+    for param in ctx.command.params:
+        if param.name == name and isinstance(param, click.Option):
+            if value is False and param.secondary_opts:
+                return param.secondary_opts[0]
+            return param.opts[0]
+    return f"--{name.replace('_', '-')}"

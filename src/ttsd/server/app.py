@@ -20,6 +20,7 @@ from ttsd.server.auth import ApiKeyMiddleware
 from ttsd.server.drain import Drain, DrainMiddleware
 from ttsd.server.health import healthz, readyz
 from ttsd.server.logs import quiet_client_errors
+from ttsd.server.ready import log_ready
 from ttsd.server.request_id import RequestIdMiddleware
 from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
 from ttsd.server.runtime import Runtime
@@ -43,7 +44,7 @@ def build_registry(settings: Settings) -> EngineRegistry:
         voices,
         intra_op_threads=settings.engine_threads,
         # Sessions for the narrower steps the scheduler runs side by side.
-        shared_threads=shared_step_threads(settings.workers, settings.engine_threads),
+        shared_threads=shared_step_threads(settings.parallel_steps, settings.engine_threads),
         # The engine bounds its own steps too, for callers that bypass the segmenter (issue 8).
         max_step_chars=settings.limits.max_step_chars,
     )
@@ -63,18 +64,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         registry.load()
-        scheduler = Scheduler(settings.workers, settings.engine_threads)
+        scheduler = Scheduler(settings.parallel_steps, settings.engine_threads)
         app.state.runtime = Runtime(
             settings=settings, registry=registry, scheduler=scheduler, drain=drain
         )
         drain.loaded = True
-        _LOGGER.info(
-            "ttsd %s ready: %d voice(s); a lone step on %d core(s), up to %d side by side",
-            __version__,
-            len(registry.voices()),
-            settings.engine_threads,
-            settings.workers,
-        )
+        # Where to connect, the voices, and the cores found (server/ready.py).
+        log_ready(_LOGGER, settings, [voice.id for voice in registry.voices()])
         try:
             yield
         finally:

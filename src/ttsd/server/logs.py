@@ -7,32 +7,57 @@ upgrade's headers, `Authorization: Bearer ...` included, wrong keys as much as r
 ones. The filter also escapes control characters, so a client string cannot forge a
 log line, and caps a message's length, so one request cannot flood the log.
 
+`--log-format json` writes one JSON object per line instead (`JsonFormatter`): `time`,
+`level`, `logger`, `message`, the `request_id` and `context_id` of the code that logged
+(server/log_context.py) where known, any other field a caller passed with `extra=`, and a
+traceback as the string `exception`. The redacting filter runs before either format.
+
 `QuietInvalidUtf8` turns uvicorn's traceback for a text frame that is not UTF-8 (a
 client error, answered with close code 1007) into one line.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO
 from urllib.parse import quote, unquote_plus
+
+import orjson
+
+from ttsd.server.log_context import CONTEXT_ID, REQUEST_ID
 
 __all__ = [
     "LOG_FORMAT",
     "MAX_MESSAGE_CHARS",
     "REDACTED",
+    "JsonFormatter",
     "QuietInvalidUtf8",
+    "QuietWebSocketAccess",
     "RedactingFilter",
     "configure_logging",
     "quiet_client_errors",
     "redact",
 ]
 
-#: The one format of every line `ttsd serve` logs.
+#: The one format of every line `ttsd serve` logs as text.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+#: Attributes every LogRecord has; any other was passed with `extra=` (or set by a filter).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+#: Extras of other libraries that are not worth a field: uvicorn's startup lines repeat
+#: their message with ANSI colours, and the websockets library attaches its protocol object.
+_NOISE = frozenset({"color_message", "websocket"})
+#: The ids a record gets from server/log_context.py.
+_IDS = (("request_id", REQUEST_ID), ("context_id", CONTEXT_ID))
 
 #: Longest message of one record; the rest is cut (tracebacks are not).
 MAX_MESSAGE_CHARS = 4000
@@ -117,7 +142,66 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(record.exc_text, self._keys)
         if record.stack_info:
             record.stack_info = redact(record.stack_info, self._keys)
+        # Fields passed with `extra=` (a context id is a client's string) and the ids of
+        # the code that logged: redacted and escaped like the message.
+        for name, var in _IDS:
+            if getattr(record, name, None) is None:
+                setattr(record, name, var.get())
+        for name, value in _extras(record).items():
+            if isinstance(value, str):
+                setattr(record, name, self._clean(value))
         return True
+
+    def _clean(self, text: str) -> str:
+        text = _CONTROL.sub(_escape, redact(text, self._keys))
+        if len(text) > self._max_chars:
+            text = f"{text[: self._max_chars]}… ({len(text)} chars)"
+        return text
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields of `record` beyond a LogRecord's own (from `extra=`), noise left out."""
+    return {
+        name: value
+        for name, value in vars(record).items()
+        if name not in _RECORD_ATTRIBUTES and name not in _NOISE and not name.startswith("_")
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line (`--log-format json`).
+
+    Keys: `time` (ISO 8601, UTC, milliseconds), `level`, `logger`, `message`, then
+    `request_id` and `context_id` where known, any field passed with `extra=`, and
+    `exception` / `stack` as strings. The fixed keys win over an extra of the same name.
+    Expects `RedactingFilter` to have run: the message and the traceback it writes are the
+    redacted ones (`record.msg`, `record.exc_text`), never formatted again from the raw
+    exception, which is why this is not a third-party JSON formatter.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON (control characters escaped by JSON itself)."""
+        fields: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, value in _extras(record).items():
+            if value is not None:
+                fields.setdefault(name, value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            fields["exception"] = record.exc_text
+        if record.stack_info:
+            fields["stack"] = record.stack_info
+        try:
+            return orjson.dumps(fields, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except (TypeError, orjson.JSONEncodeError):  # e.g. an int beyond 64 bits
+            return json.dumps(fields, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 class QuietInvalidUtf8(logging.Filter):
@@ -144,6 +228,32 @@ class QuietInvalidUtf8(logging.Filter):
         return True
 
 
+class QuietWebSocketAccess(logging.Filter):
+    """Drops uvicorn's per-WebSocket access lines, for `--no-access-log`.
+
+    uvicorn's `access_log=False` silences its `uvicorn.access` logger, which has the HTTP
+    lines only: the WebSocket handshake's `"WebSocket /path" [accepted]` (or its status),
+    and the websockets library's `connection open` / `connection closed` / `connection
+    rejected`, come on `uvicorn.error` whatever it is set to. They are told apart by their
+    format strings (uvicorn/protocols/websockets/*_impl.py, websockets/server.py).
+    """
+
+    TEMPLATES = frozenset(
+        {
+            '%s - "WebSocket %s" [accepted]',
+            '%s - "WebSocket %s" 403',
+            '%s - "WebSocket %s" %d',
+            "connection open",
+            "connection closed",
+            "connection rejected (%d %s)",
+        }
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for a WebSocket access line; True for any other."""
+        return not (record.levelno <= logging.INFO and record.msg in self.TEMPLATES)
+
+
 #: The logger uvicorn's WebSocket protocols (and the websockets library under them) use.
 _UVICORN_ERROR = "uvicorn.error"
 
@@ -159,15 +269,22 @@ class _ServeHandler(logging.StreamHandler[TextIO]):
     """The handler `configure_logging` installs (a type of its own, to find it again)."""
 
 
-def configure_logging(level: str, keys: Iterable[str] = ()) -> None:
+def configure_logging(
+    level: str, keys: Iterable[str] = (), fmt: str = "text", access_log: bool = True
+) -> None:
     """Log every logger's records at `level` and above to stderr, in one format, redacted.
 
-    For `ttsd serve`, which then runs uvicorn with `log_config=None`: uvicorn's and the
-    websockets library's loggers have no handlers of their own and reach this one.
-    Calling it again replaces the handler it installed before; others are left alone.
+    `fmt` is `text` (`LOG_FORMAT`) or `json` (`JsonFormatter`). For `ttsd serve`, which
+    then runs uvicorn with `log_config=None`: uvicorn's and the websockets library's
+    loggers have no handlers of their own and reach this one. Without `access_log`,
+    uvicorn's WebSocket access lines are dropped too (its `access_log=False` drops the
+    HTTP ones). Calling it again replaces the handler it installed before, and the access
+    filter; other handlers are left alone.
     """
+    if fmt not in ("text", "json"):
+        raise ValueError(f"log format must be 'text' or 'json', not {fmt!r}")
     handler = _ServeHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(LOG_FORMAT))
     handler.addFilter(RedactingFilter(keys))
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _ServeHandler)]:
@@ -175,3 +292,8 @@ def configure_logging(level: str, keys: Iterable[str] = ()) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     quiet_client_errors()
+    uvicorn_error = logging.getLogger(_UVICORN_ERROR)
+    for quiet in [f for f in uvicorn_error.filters if isinstance(f, QuietWebSocketAccess)]:
+        uvicorn_error.removeFilter(quiet)
+    if not access_log:
+        uvicorn_error.addFilter(QuietWebSocketAccess())

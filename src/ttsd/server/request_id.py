@@ -7,6 +7,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ttsd.server.log_context import REQUEST_ID
+
 #: Where the id lives in the ASGI scope.
 SCOPE_KEY = "ttsd.request_id"
 HEADER = b"x-request-id"
@@ -33,6 +35,9 @@ class RequestIdMiddleware:
             return
         request_id = str(uuid.uuid4())
         scope[SCOPE_KEY] = request_id
+        # The request's log lines carry its id: ttsd's, and uvicorn's access line, which
+        # is logged when the response starts, inside this call (server/log_context.py).
+        token = REQUEST_ID.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -42,4 +47,7 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)

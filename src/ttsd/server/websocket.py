@@ -32,6 +32,7 @@ from ttsd.protocol.events import (
 from ttsd.protocol.frames import flush_done_frame
 from ttsd.protocol.shown import shown
 from ttsd.server.drain import CLOSE_CODE, CLOSE_REASON, draining_error
+from ttsd.server.log_context import CONTEXT_ID, REQUEST_ID
 from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
@@ -55,6 +56,9 @@ async def tts_websocket(websocket: WebSocket) -> None:
     """The ASGI WebSocket endpoint."""
     runtime: Runtime = websocket.app.state.runtime
     request_id = str(uuid.uuid4())
+    # Every log line of this connection carries its id, uvicorn's `[accepted]` access line
+    # too (logged in `accept`), and so do the tasks it starts (server/log_context.py).
+    REQUEST_ID.set(request_id)
     version = websocket.query_params.get("cartesia_version") or websocket.headers.get(
         "cartesia-version"
     )
@@ -343,6 +347,8 @@ class ContextRunner:
         self.task = asyncio.create_task(self._run(), name=f"ttsd-context-{spec.context_id}")
 
     async def _run(self) -> None:
+        # This task's log lines name its context (the task has its own copy of the ids).
+        CONTEXT_ID.set(self.spec.context_id)
         core, lock = self.session.core, self.session.core_lock
         while True:
             segment = await self.queue.get()
