@@ -77,6 +77,11 @@ class ConnectionCore:
         state = self._contexts.get(context_id)
         return state.phase if state else None
 
+    def first_text_at(self, context_id: str) -> float | None:
+        """When a live context's first text arrived (the `now` of its message), or None."""
+        state = self._contexts.get(context_id)
+        return state.first_text_at if state else None
+
     def receive_text(self, data: str | bytes, now: float) -> list[Event]:
         """Handle one text frame from the client."""
         size = len(data.encode() if isinstance(data, str) else data)

@@ -73,6 +73,9 @@ class ContextState:
         self._outstanding = 0
         self._idle_since = now
         self._max_buffer_delay_ms = limits.default_max_buffer_delay_ms
+        #: when the context's first text (not only whitespace) arrived, None before it:
+        #: where its time to first audio starts (`ttsd_time_to_first_audio_seconds`)
+        self.first_text_at: float | None = None
         self._speed: float | None = None
         self._volume: float | None = None
 
@@ -132,6 +135,8 @@ class ContextState:
         self._idle_since = now
         if request.transcript:
             self._arrivals.append((len(self._buffer), now))
+            if self.first_text_at is None and request.transcript.strip():
+                self.first_text_at = now
             self._buffer += request.transcript
 
         if request.flush or not request.continue_:

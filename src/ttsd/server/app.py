@@ -16,10 +16,11 @@ from starlette.routing import Route, WebSocketRoute
 from ttsd import __version__
 from ttsd.engines.piper import PiperEngine, default_voice_file, discover_voices
 from ttsd.engines.registry import EngineRegistry
-from ttsd.server.auth import ApiKeyMiddleware
+from ttsd.server.auth import PUBLIC_PATHS, ApiKeyMiddleware
 from ttsd.server.drain import Drain, DrainMiddleware
 from ttsd.server.health import healthz, readyz
 from ttsd.server.logs import quiet_client_errors
+from ttsd.server.metrics import ErrorMetricsMiddleware, metrics_endpoint
 from ttsd.server.ready import log_ready
 from ttsd.server.request_id import RequestIdMiddleware
 from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
@@ -80,14 +81,19 @@ def create_app(
         Route("/", status, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         *rest_routes(),
         WebSocketRoute("/tts/websocket", tts_websocket),
     ]
+    # Prometheus scrapes without a key unless the operator asks for one (issue 9).
+    public_paths = PUBLIC_PATHS if settings.metrics_require_key else PUBLIC_PATHS | {"/metrics"}
     middleware = [
+        # Outermost: counts every JSON error sent, refusals included (server/metrics.py).
+        Middleware(ErrorMetricsMiddleware),
         Middleware(RequestIdMiddleware),
         # Before the key check: a draining server refuses everyone alike.
         Middleware(DrainMiddleware, drain=drain),
-        Middleware(ApiKeyMiddleware, keys=settings.api_keys),
+        Middleware(ApiKeyMiddleware, keys=settings.api_keys, public_paths=public_paths),
     ]
     app = Starlette(
         routes=routes,

@@ -42,9 +42,14 @@ def presented_key(scope: Scope) -> str | None:
 class ApiKeyMiddleware:
     """Rejects requests without a valid key: HTTP 401 for both HTTP and WebSocket."""
 
-    def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: Iterable[str], public_paths: Iterable[str] = PUBLIC_PATHS
+    ) -> None:
         self.app = app
         self._keys = [key.encode() for key in keys]
+        #: paths served without a key (`PUBLIC_PATHS`, and `/metrics` unless
+        #: `metrics_require_key`)
+        self.public_paths = frozenset(public_paths)
 
     def is_valid(self, key: str | None) -> bool:
         """Constant-time membership test (every key is compared, match or not)."""
@@ -58,7 +63,7 @@ class ApiKeyMiddleware:
         if (
             not self._keys
             or scope["type"] not in ("http", "websocket")
-            or scope["path"] in PUBLIC_PATHS
+            or scope["path"] in self.public_paths
             or self.is_valid(presented_key(scope))
         ):
             await self.app(scope, receive, send)

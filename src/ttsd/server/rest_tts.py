@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import replace
@@ -36,7 +37,7 @@ from starlette.responses import Response, StreamingResponse
 from ttsd.audio.mp3 import Mp3EncoderStream
 from ttsd.audio.wav import wav_header
 from ttsd.engines.base import SynthesisOptions
-from ttsd.protocol.errors import ProtocolError
+from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.formats import Container, Encoding
 from ttsd.protocol.frames import Frame, done_frame, error_frame
 from ttsd.protocol.limits import Limits
@@ -46,6 +47,7 @@ from ttsd.server.http import read_json
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
+from ttsd.server.telemetry import StreamTelemetry
 from ttsd.text.steps import split_steps
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ async def _synthesized(
     finalize: Callable[[RenderedAudio], bytes],
     *,
     timings: bool,
+    telemetry: StreamTelemetry,
 ) -> AsyncGenerator[bytes, None]:
     """`finalize(rendered)` of each chunk of the request's transcript.
 
@@ -74,7 +77,7 @@ async def _synthesized(
     sentence ends where it has them, the first at most `first_step_chars` so that its first
     audio comes soon (`split_steps`; issue 8).
     """
-    playback = Playback()
+    playback = Playback(telemetry=telemetry)
     options = SynthesisOptions(speed=spec.speed or 1.0, volume=spec.volume or 1.0, timings=timings)
     texts = await _steps_of(spec.transcript, runtime.settings.limits)
     engine = runtime.registry.engine(resolved.engine)
@@ -93,7 +96,8 @@ async def _synthesized(
         async with aclosing(pieces):
             async for piece in pieces:
                 if piece:
-                    playback.mark_started()
+                    # Handed to the response body, which sends it before asking for more.
+                    playback.mark_sent()
                     yield piece
 
 
@@ -109,20 +113,40 @@ async def _steps_of(transcript: str, limits: Limits) -> list[str]:
     return cut() if len(transcript) <= _OFF_LOOP_CHARS else await run_in_threadpool(cut)
 
 
-async def _first_piece(pieces: AsyncIterator[bytes]) -> bytes:
+async def _first_piece(pieces: AsyncIterator[bytes], telemetry: StreamTelemetry) -> bytes:
     """The first payload (empty if there is none): computed before the response starts."""
     try:
         return await anext(pieces, b"")
     except ProtocolError:
+        telemetry.finish("error")
         raise
     except Exception as exc:
+        telemetry.finish("error")
         if not is_engine_error(exc):
             _LOGGER.exception("synthesis failed before the first audio")
         raise synthesis_error(exc) from exc
+    except BaseException:
+        telemetry.finish("cancelled")  # the client left
+        raise
+
+
+def _telemetry(
+    runtime: Runtime,
+    endpoint: str,
+    request_id: str,
+    transcript: str,
+    arrived: float,
+    context_id: str | None = None,
+) -> StreamTelemetry:
+    """A REST request's telemetry, from its arrival, with its transcript accepted."""
+    telemetry = StreamTelemetry(runtime.metrics, endpoint, request_id, context_id, began_at=arrived)
+    telemetry.accepted(len(transcript))
+    return telemetry
 
 
 async def tts_bytes(request: Request, request_id: str) -> Response:
     """`POST /tts/bytes`: the audio as the body, streamed (protocol.md §8.2)."""
+    arrived = time.monotonic()
     runtime: Runtime = request.app.state.runtime
     limits = runtime.settings.limits
     spec = parse_bytes_request(await read_json(request, limits.max_message_bytes), limits)
@@ -137,11 +161,15 @@ async def tts_bytes(request: Request, request_id: str) -> Response:
         # On the worker thread, in order: the MP3 encoder sees one step at a time.
         return mp3.push(rendered.audio) if mp3 is not None else rendered.audio
 
-    pieces = _synthesized(runtime, spec, resolved, renderer, finalize, timings=False)
-    first = await _first_piece(pieces)
+    telemetry = _telemetry(runtime, "bytes", request_id, spec.transcript, arrived)
+    pieces = _synthesized(
+        runtime, spec, resolved, renderer, finalize, timings=False, telemetry=telemetry
+    )
+    first = await _first_piece(pieces, telemetry)
     header = wav_header(fmt.sample_rate, encoding, None) if fmt.container is Container.WAV else b""
 
     async def body() -> AsyncIterator[bytes]:
+        outcome = "cancelled"  # unless it ends one of the ways below: the client left
         try:
             yield header + first
             async for piece in pieces:
@@ -149,6 +177,7 @@ async def tts_bytes(request: Request, request_id: str) -> Response:
             tail = mp3.finish() if mp3 is not None else b""
             if tail:
                 yield tail
+            outcome = "done"
         except Exception as exc:
             # The status is sent: the only way left to say "broken" is to cut the body.
             _LOGGER.error(
@@ -157,15 +186,19 @@ async def tts_bytes(request: Request, request_id: str) -> Response:
                 exc,
                 exc_info=not is_engine_error(exc),
             )
+            outcome = "error"
+            runtime.metrics.count_error(ErrorCode.SYNTHESIS_FAILED)
             raise
         finally:
             await pieces.aclose()
+            telemetry.finish(outcome)
 
     return StreamingResponse(body(), media_type=MEDIA_TYPES[fmt.container])
 
 
 async def tts_sse(request: Request, request_id: str) -> Response:
     """`POST /tts/sse`: `data:` events of chunks, timestamps, then `done` (protocol.md §8.3)."""
+    arrived = time.monotonic()
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
     spec = parse_sse_request(
@@ -188,28 +221,38 @@ async def tts_sse(request: Request, request_id: str) -> Response:
         return b"".join(sse_event(frame) for frame in frames)
 
     timings = spec.add_timestamps or spec.add_phoneme_timestamps
-    pieces = _synthesized(runtime, spec, resolved, renderer, finalize, timings=timings)
-    first = await _first_piece(pieces)
+    telemetry = _telemetry(runtime, "sse", request_id, spec.transcript, arrived, context_id)
+    pieces = _synthesized(
+        runtime, spec, resolved, renderer, finalize, timings=timings, telemetry=telemetry
+    )
+    first = await _first_piece(pieces, telemetry)
 
     async def events() -> AsyncIterator[bytes]:
+        outcome = "cancelled"  # unless it ends one of the ways below: the client left
         try:
-            if first:
-                yield first
-            async for piece in pieces:
-                yield piece
-        except Exception as exc:
-            _LOGGER.error(
-                "POST /tts/sse %s: synthesis failed mid-stream: %s",
-                request_id,
-                exc,
-                exc_info=not is_engine_error(exc),
-            )
-            error = synthesis_error(exc).for_context(context_id)
-            yield sse_event(error_frame(error, request_id))
-            return
+            try:
+                if first:
+                    yield first
+                async for piece in pieces:
+                    yield piece
+            except Exception as exc:
+                _LOGGER.error(
+                    "POST /tts/sse %s: synthesis failed mid-stream: %s",
+                    request_id,
+                    exc,
+                    exc_info=not is_engine_error(exc),
+                )
+                outcome = "error"
+                error = synthesis_error(exc).for_context(context_id)
+                runtime.metrics.count_error(error.error_code)
+                yield sse_event(error_frame(error, request_id))
+                return
+            finally:
+                await pieces.aclose()
+            outcome = "done"  # all its audio is sent
+            yield sse_event(done_frame(context_id))
         finally:
-            await pieces.aclose()
-        yield sse_event(done_frame(context_id))
+            telemetry.finish(outcome)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type=SSE_MEDIA_TYPE, headers=headers)

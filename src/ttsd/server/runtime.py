@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.drain import Drain
+from ttsd.server.metrics import Metrics
 from ttsd.server.scheduler import Scheduler
 from ttsd.server.settings import Settings
 
@@ -19,3 +20,9 @@ class Runtime:
     scheduler: Scheduler
     #: readiness and the drain on SIGTERM (server/drain.py)
     drain: Drain
+    #: the Prometheus families of `GET /metrics` (server/metrics.py), one registry per app
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        # The scheduler and connection gauges are read from here at scrape time.
+        self.metrics.watch(self)

@@ -26,6 +26,7 @@ from enum import IntEnum
 from typing import TypeVar
 
 from ttsd.engines.base import running_with_threads
+from ttsd.server.load import LoadMeter
 
 T = TypeVar("T")
 
@@ -68,6 +69,8 @@ class Scheduler:
         self._waiting: list[tuple[int, float, int, asyncio.Future[int]]] = []
         self._running = 0
         self._streams = 0
+        #: slots held plus steps waiting, over time: `ttsd_load_ratio` (server/load.py)
+        self.load = LoadMeter(workers)
 
     @property
     def queued(self) -> int:
@@ -127,21 +130,26 @@ class Scheduler:
         slots = self._slots_per_step()
         if self._free >= slots and not self.queued:
             self._free -= slots
+            self.load.add(slots)
             return slots
         waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (int(priority), deadline, next(self._order), waiter))
+        self.load.add(1)  # a waiting step wants one slot
         try:
             return await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 # Woken and cancelled in the same tick: hand the slots on.
                 self._release(waiter.result(), count_running=False)
+            else:
+                self.load.add(-1)
             raise
 
     def _release(self, slots: int, *, count_running: bool = True) -> None:
         if count_running:
             self._running -= 1
         self._free += slots
+        self.load.add(-slots)
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -156,6 +164,7 @@ class Scheduler:
                 return
             heapq.heappop(self._waiting)
             self._free -= slots
+            self.load.add(slots - 1)  # no longer waiting: holding its slots
             waiter.set_result(slots)
 
 

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ttsd.engines.base import SynthesisOptions
 from ttsd.protocol.connection import ConnectionCore
+from ttsd.protocol.context import Phase
 from ttsd.protocol.events import (
     AbortContext,
     ContextSpec,
@@ -37,6 +38,7 @@ from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
+from ttsd.server.telemetry import StreamTelemetry
 from ttsd.text.segmenter import find_release_point, first_clause_end, first_phrase_end
 from ttsd.text.steps import step_end
 
@@ -215,12 +217,14 @@ class WebSocketSession:
                 # it (a failed context) purges the context's frames, and must not drop it.
                 frame = event.frame
                 owner = None if frame["type"] == "error" else frame.get("context_id")
+                if frame["type"] == "error":
+                    self._runtime.metrics.count_error(str(frame["error_code"]))
                 await self._outbox.put_control(owner, orjson.dumps(frame))
             elif isinstance(event, OpenContext):
                 runner = ContextRunner(self, event.spec)
                 self._runners[event.spec.context_id] = runner
             elif isinstance(event, QueueSegment):
-                self._runners[event.segment.context_id].queue.put_nowait(event.segment)
+                self._runners[event.segment.context_id].enqueue(event.segment)
             elif isinstance(event, AbortContext):
                 await self._abort(event.context_id)
         if self._draining and not self._core.context_ids:
@@ -343,12 +347,43 @@ class ContextRunner:
         self._renderer = AudioRenderer(fmt.encoding, fmt.sample_rate)
         self._max_frame_bytes = session.runtime.settings.max_audio_frame_bytes
         self._engine = session.runtime.registry.engine(spec.engine)
-        self._playback = Playback()
+        #: the context's metrics and summary line (server/telemetry.py)
+        self.telemetry = StreamTelemetry(
+            session.runtime.metrics, "websocket", session.core.request_id, spec.context_id
+        )
+        self._playback = Playback(telemetry=self.telemetry)
         self.task = asyncio.create_task(self._run(), name=f"ttsd-context-{spec.context_id}")
+        # A task cancelled before it ever ran (its connection ended at once) runs no
+        # `except`: the context still ends, as cancelled (a no-op if it ended already).
+        self.task.add_done_callback(lambda _: self.telemetry.finish("cancelled"))
+
+    def enqueue(self, segment: Segment) -> None:
+        """Queue `segment` for synthesis, counting its characters (the caller holds the
+        core lock)."""
+        if segment.text:
+            self.telemetry.accepted(len(segment.text))
+        if segment.text.strip():
+            if self.telemetry.began_at is None:
+                # Time to first audio runs from the first text's arrival: a buffering
+                # delay before its release is part of what the caller waits.
+                first = self.session.core.first_text_at(self.spec.context_id)
+                self.telemetry.began_at = first if first is not None else time.monotonic()
+            self._playback.text_queued()
+        self.queue.put_nowait(segment)
 
     async def _run(self) -> None:
         # This task's log lines name its context (the task has its own copy of the ids).
         CONTEXT_ID.set(self.spec.context_id)
+        try:
+            await self._run_segments()
+        except asyncio.CancelledError:
+            # Stopped from outside: a cancel, an error frame (a bad message, the drain
+            # deadline's 503) or the end of the connection.
+            failed = self.session.core.phase(self.spec.context_id) is Phase.FAILED
+            self.telemetry.finish("error" if failed else "cancelled")
+            raise
+
+    async def _run_segments(self) -> None:
         core, lock = self.session.core, self.session.core_lock
         while True:
             segment = await self.queue.get()
@@ -363,6 +398,7 @@ class ContextRunner:
                     exc,
                     exc_info=not is_engine_error(exc),
                 )
+                self.telemetry.finish("error")
                 async with lock:
                     await self.session.handle(core.fail(self.spec.context_id, synthesis_error(exc)))
                 return
@@ -373,6 +409,7 @@ class ContextRunner:
                 self.session.forget(self)
                 async with lock:
                     await self.session.handle(core.finish(self.spec.context_id, self.spec.serial))
+                self.telemetry.finish("done")
                 return
 
     async def _synthesize(self, segment: Segment) -> None:
@@ -399,7 +436,9 @@ class ContextRunner:
                 for payload in batch:
                     await outbox.put_audio(context_id, payload)
                 if batch:
-                    self._playback.mark_started()
+                    self._playback.mark_sent()
+        if segment.text.strip():
+            self._playback.text_spoken()
         if segment.closes_flush:
             await outbox.put_control(
                 context_id, orjson.dumps(flush_done_frame(context_id, segment.flush_id))
