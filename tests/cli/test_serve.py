@@ -506,6 +506,9 @@ def test_every_problem_is_reported_at_once(started: dict[str, Any], tmp_path: Pa
          "TTSD_HEADER_TIMEOUT_S = '0' in the environment: must be more than 0"),
         ({"TTSD_ALIASES": "x=y"}, "TTSD_ALIASES = 'x=y' in the environment: not a JSON object "
          "(Expecting value: line 1 column 1 (char 0))"),
+        ({"TTSD_PORT": "tcp://10.0.0.7:8420"}, "TTSD_PORT = 'tcp://10.0.0.7:8420' in the "
+         "environment: not an integer; Kubernetes sets this for a Service named ttsd: set "
+         "enableServiceLinks: false in the pod spec"),
         ({"TTSD_CONFIG": "/no/such.toml"}, "TTSD_CONFIG = '/no/such.toml' in the environment: "
          "cannot be read (No such file or directory)"),
         ({"TTSD_SSL_CERTFILE": "/etc/hostname"}, "TTSD_SSL_CERTFILE = '/etc/hostname' in the "

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from ttsd.protocol.messages import MAX_BUFFER_DELAY_RANGE_MS
 from ttsd.server.cpus import available_cores
 from ttsd.server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
 from ttsd.server.settings_loader import (
+    FILE_SECTIONS,
     LIMIT_NAMES,
     SERVER_NAMES,
     SettingsLoadError,
@@ -74,6 +76,19 @@ def test_the_example_config_loads() -> None:
     settings = load_settings({"config": EXAMPLE}).settings
     assert settings.aliases["6ccbfb76-1fc6-48f7-b71d-91ac6298247b"] == "en_US-joe-medium"
     assert settings.limits.max_contexts == 64
+
+
+def test_the_example_config_comments_out_real_keys_only() -> None:
+    section, keys = "", []
+    for line in EXAMPLE.read_text().splitlines():
+        if match := re.fullmatch(r"\[(\w+)\]", line):
+            section = match.group(1)
+        elif match := re.match(r"# (\w+) = ", line):
+            keys.append((section, match.group(1)))
+    assert len(keys) > 15
+    for section, key in keys:
+        assert key in FILE_SECTIONS[section], (section, key)
+        assert key != "workers"  # the deprecated name is not advertised
 
 
 def test_config_sections_map_to_settings(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ from ttsd.server.settings import SettingError, Settings
 __all__ = [
     "DEPRECATED_NAMES",
     "ENV_PREFIX",
+    "FILE_SECTIONS",
     "LIMIT_NAMES",
     "SERVER_NAMES",
     "SETTING_NAMES",
@@ -64,6 +65,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "TTSD_"
+_ENVIRONMENT = "in the environment"
 
 #: Settings of `Settings` itself and of its `limits`, by canonical name.
 SERVER_NAMES = tuple(f.name for f in dataclasses.fields(Settings) if f.name != "limits")
@@ -77,7 +79,7 @@ CONFIG = "config"
 DEPRECATED_NAMES = {"workers": "parallel_steps"}
 
 #: TOML sections → {key in the section: canonical name}. `[aliases]` is one table.
-_SECTIONS: dict[str, dict[str, str]] = {
+FILE_SECTIONS: dict[str, dict[str, str]] = {
     "server": {name: name for name in SERVER_NAMES} | DEPRECATED_NAMES,
     "limits": {name: name for name in LIMIT_NAMES},
     "voices": {"dir": "voices_dir", "strict": "strict_voices"},
@@ -211,17 +213,17 @@ class ConfigFileSource(PydanticBaseSettingsSource):
         for section, content in data.items():
             if section in _TABLES:
                 self._take(_TABLES[section], f"[{section}]", content)
-            elif section not in _SECTIONS:
-                self._unknown(f"[{section}]", section, list(_SECTIONS) + list(_TABLES))
+            elif section not in FILE_SECTIONS:
+                self._unknown(f"[{section}]", section, list(FILE_SECTIONS) + list(_TABLES))
             elif not isinstance(content, dict):
                 self._problem(
                     f"{section} = {content!r} {self.where}", f"must be a section ([{section}])"
                 )
             else:
                 for key, value in content.items():
-                    name = _SECTIONS[section].get(key)
+                    name = FILE_SECTIONS[section].get(key)
                     if name is None:
-                        self._unknown(f"[{section}] {key}", key, list(_SECTIONS[section]))
+                        self._unknown(f"[{section}] {key}", key, list(FILE_SECTIONS[section]))
                     else:
                         self._take(name, f"[{section}] {key}", value, old=key)
         return dict(self.values)
@@ -300,7 +302,7 @@ def load_settings(
     except SettingsError as exc:
         # Only TTSD_ALIASES is JSON: it did not parse.
         key, value = environ.get(env_name("aliases"), (env_name("aliases"), ""))
-        origin = Origin(key, "in the environment", value)
+        origin = Origin(key, _ENVIRONMENT, value)
         problems = [f"{origin}: not a JSON object ({exc.__cause__ or exc})"]
     source = _ServeSettingsBase.file_source
     warnings = _near_misses(environ)
@@ -336,7 +338,7 @@ def _origins(
         # Case-insensitive, as pydantic-settings matches (`ttsd_port` counts too).
         if env_name(name) in environ:
             key, value = environ[env_name(name)]
-            found[name] = Origin(key, "in the environment", value)
+            found[name] = Origin(key, _ENVIRONMENT, value)
     for name, value in flags.items():
         found[name] = Origin(labels[name], "on the command line", value)
     return found
@@ -354,7 +356,16 @@ def _problem(error: Any, origins: Mapping[str, Origin]) -> str:
         if len(loc) > 1:
             problem = f"{problem} (at {'.'.join(str(part) for part in loc[1:])})"
     origin = origins.get(name)
-    return f"{origin}: {problem}" if origin is not None else f"{name} (the default): {problem}"
+    if origin is None:
+        return f"{name} (the default): {problem}"
+    if origin.where == _ENVIRONMENT and str(origin.value).startswith("tcp://"):
+        # The kubelet's service links: a Service named `ttsd` gives every pod of its
+        # namespace TTSD_PORT=tcp://IP:PORT (deploy/kubernetes/base/deployment.yaml).
+        problem += (
+            "; Kubernetes sets this for a Service named ttsd: set enableServiceLinks: false "
+            "in the pod spec"
+        )
+    return f"{origin}: {problem}"
 
 
 #: pydantic's error types in a few words (its own message otherwise).
