@@ -35,7 +35,8 @@ RUN if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
         apt-get update \
         && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
             python3 python3-venv \
-        && rm -rf /var/lib/apt/lists/*; \
+        && apt-get clean \
+        && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \
     fi \
     && python3 -c 'import sys; assert sys.version_info >= (3, 11), sys.version'
 
