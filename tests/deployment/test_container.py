@@ -46,6 +46,8 @@ pytestmark = pytest.mark.timeout(900)
 REPO = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "localhost/debian-base:bookworm"
 IMAGE = "localhost/ttsd:deployment-test"
+#: The Dockerfile's build stage (the virtual environment), tagged to keep its layers cached.
+BUILD_STAGE = "localhost/ttsd-build:deployment-test"
 #: Where debootstrap looks when no apt source names a bookworm mirror.
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 API_KEY = "container-test-key"
@@ -239,44 +241,53 @@ def base_image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
     return BASE_IMAGE
 
 
+def dangling_images(podman: Podman) -> set[str]:
+    """Ids of the images with no tag and no child."""
+    shown = podman.run("images", "--quiet", "--no-trunc", "--filter", "dangling=true")
+    return set(shown.stdout.split())
+
+
 @pytest.fixture(scope="module")
 def image(
     podman: Podman, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The image built from the Dockerfile on the debootstrap base."""
-    before = podman.run("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout
+    """The image built from the Dockerfile on the debootstrap base.
+
+    The build stage is tagged too (BUILD_STAGE), so that its layers (the dependencies'
+    above all) stay cached for the next run while what this build replaced is removed.
+    """
+    dangling_before = dangling_images(podman)
     workdir = tmp_path_factory.mktemp("build")
     log = workdir / "build.log"
+    build = [
+        "build",
+        # The OCI format has no HEALTHCHECK: podman would drop it.
+        "--format",
+        "docker",
+        "--network",
+        "host",
+        "--build-arg",
+        f"BASE_IMAGE={base_image}",
+        *pip_build_secrets(workdir),
+        "--file",
+        str(REPO / "Dockerfile"),
+    ]
     started = time.monotonic()
     with log.open("w") as out:
-        built = subprocess.run(
-            podman.argv(
-                "build",
-                # The OCI format has no HEALTHCHECK: podman would drop it.
-                "--format",
-                "docker",
-                "--network",
-                "host",
-                "--build-arg",
-                f"BASE_IMAGE={base_image}",
-                *pip_build_secrets(workdir),
-                "--tag",
-                IMAGE,
-                "--file",
-                str(REPO / "Dockerfile"),
-                str(REPO),
-            ),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=podman.env,
-            timeout=720,
-        )
+        for target in (["--target", "build", "--tag", BUILD_STAGE], ["--tag", IMAGE]):
+            built = subprocess.run(
+                podman.argv(*build, *target, str(REPO)),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=podman.env,
+                timeout=720,
+            )
+            if built.returncode != 0:
+                pytest.fail(f"podman build failed:\n{log.read_text(errors='replace')[-5000:]}")
     timed("image build", started)
-    if built.returncode != 0:
-        pytest.fail(f"podman build failed:\n{log.read_text(errors='replace')[-5000:]}")
-    after = podman.run("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout
-    if before.strip() and before != after:  # the image this one replaces, now untagged
-        podman.run("rmi", before.strip(), check=False)
+    # The images of an earlier run that this one replaced (and their untagged layers).
+    for replaced in dangling_images(podman) - dangling_before:
+        podman.run("rmi", replaced, check=False)
     yield IMAGE
 
 
