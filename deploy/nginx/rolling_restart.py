@@ -76,6 +76,10 @@ class Options:
     shape: LoadShape = field(default_factory=LoadShape)
     #: seconds of load (after its first audio) before the first SIGTERM
     settle_s: float = 3.0
+    #: send each SIGTERM 0.1 s after a connection to that backend began a round of
+    #: contexts, so the round's later contexts are opened on a connection already draining
+    #: (pooled sockets keep sending; the drain must serve them). Waits at most 20 s.
+    sigterm_mid_round: bool = True
     #: seconds after a restarted backend is ready before the next one is stopped: at
     #: least ttsd.conf's fail_timeout, after which nginx tries a backend it marked down
     pause_s: float = 5.0
@@ -172,6 +176,25 @@ class Report:
                         out[(backend.index, generation.pid)] += 1
         return dict(out)
 
+    def opened_while_draining(self) -> list[ContextRun]:
+        """Contexts whose last attempt went on a connection opened before its backend's
+        SIGTERM and was sent after it (served by a draining backend, or retried)."""
+        out: list[ContextRun] = []
+        for context in self.contexts:
+            if not context.attempts:
+                continue
+            attempt = context.attempts[-1]
+            for backend in self.backends:
+                for generation in backend.generations:
+                    if (
+                        attempt.upstream == backend.address
+                        and generation.alive_at(attempt.handshake_at)
+                        and generation.sigterm_at is not None
+                        and attempt.handshake_at < generation.sigterm_at < attempt.opened_at
+                    ):
+                        out.append(context)
+        return out
+
     def first_audio(self, phase: str) -> list[float]:
         """First-audio seconds of the completed contexts of a phase ("load", "after")."""
         return [
@@ -224,6 +247,12 @@ class Report:
                 "nginx sent on to another backend: "
                 + ", ".join(f"{k}: {n}" for k, n in sorted(passed.items()))
             )
+        draining = self.opened_while_draining()
+        completed_there = sum(1 for c in draining if c.outcome == "completed")
+        out.append(
+            f"contexts opened on a connection whose backend was already draining: "
+            f"{len(draining)}, completed there {completed_there}"
+        )
         failures = f", failed {dict(self.rest.failures)}" if self.rest.failures else ""
         out.append(
             f"REST during the restart: {self.rest.requests} POST /tts/bytes, "
@@ -271,6 +300,9 @@ async def rolling_restart(
     async with httpx.AsyncClient(timeout=5.0) as client:
         for backend in backends:
             old = backend.generations[-1]
+            if options.sigterm_mid_round:
+                await load.next_round_on(backend.address, 20.0)
+                await asyncio.sleep(0.1)
             live = load.live_on(backend.address)
             stopping = asyncio.create_task(backend.stop(options.drain_timeout_s + 30))
             await asyncio.sleep(0.2)

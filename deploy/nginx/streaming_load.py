@@ -91,11 +91,14 @@ class LoadShape:
 
 @dataclass(slots=True)
 class Attempt:
-    """One sending of a context on one connection."""
+    """One sending of a context on one connection (times: time.monotonic())."""
 
     connection: int
+    #: the backend's `host:port` (the proxy's UPSTREAM_HEADER), "?" where not known
     upstream: str
+    #: when the connection's handshake completed
     handshake_at: float
+    #: when the context's first message was sent
     opened_at: float
     first_audio_s: float | None = None
     frames: int = 0
@@ -145,7 +148,7 @@ class ContextRun:
         self.kinds.append(kind)
         if kind == "chunk":
             if attempt.first_audio_s is None:
-                attempt.first_audio_s = time.perf_counter() - attempt.opened_at
+                attempt.first_audio_s = time.monotonic() - attempt.opened_at
             samples = base64.b64decode(frame["data"])
             self.audio += samples
             flush_id = int(frame.get("flush_id", -1))
@@ -334,6 +337,8 @@ class Load:
         self.stopping = asyncio.Event()
         self.first_audio = asyncio.Event()
         self.links: dict[int, Link] = {}
+        #: (backend address, future) pairs waiting for a round to start there
+        self._round_waiters: list[tuple[str, asyncio.Future[None]]] = []
         self._ids = itertools.count(1)
         self._link_ids = itertools.count(1)
 
@@ -396,6 +401,7 @@ class Load:
                         batch.append(self.new_context("load"))
                     if not batch:
                         break
+                    self._round_started(link.upstream)
                     outcomes = await asyncio.gather(
                         *(
                             self.drive(link, context, i * self.shape.stagger_s)
@@ -409,6 +415,24 @@ class Load:
                             await asyncio.wait_for(link.closed.wait(), think)
             finally:
                 await self.close_link(link)
+
+    async def next_round_on(self, address: str, timeout_s: float) -> bool:
+        """Wait until a connection to the backend at `address` starts a round (sends its
+        first context); False if none did within `timeout_s`."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._round_waiters.append((address, future))
+        try:
+            await asyncio.wait_for(future, timeout_s)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._round_waiters = [w for w in self._round_waiters if w[1] is not future]
+
+    def _round_started(self, address: str) -> None:
+        for waiting, future in self._round_waiters:
+            if waiting == address and not future.done():
+                future.set_result(None)
 
     async def close_link(self, link: Link) -> None:
         await link.close()
@@ -434,7 +458,7 @@ class Load:
             # opened after its connection's 1012: it goes on the next connection
             return self._retry(context, "opened after the connection closed", link.close_code)
         queue = link.register(context)
-        attempt = Attempt(link.index, link.upstream, link.handshake_at, time.perf_counter())
+        attempt = Attempt(link.index, link.upstream, link.handshake_at, time.monotonic())
         context.attempts.append(attempt)
         context.reset()
         sender = asyncio.create_task(self._send(link, context))

@@ -106,6 +106,10 @@ def test_a_rolling_restart_behind_nginx_loses_no_context(
     # the restart really overlapped the traffic: draining backends closed connections
     # (1012) under the clients, or contexts had to be sent again
     assert report.connections.closed_codes[1012] > 0 or report.retried
+    # pooled connections kept opening contexts after their backend's SIGTERM: served there
+    draining = report.opened_while_draining()
+    assert draining, "no context was opened on a draining connection"
+    assert all(c.outcome == "completed" for c in draining)
     assert len(report.restarts) == options.backends
     served = report.served()
     for restart, backend in zip(report.restarts, report.backends, strict=True):
