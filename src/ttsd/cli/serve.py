@@ -266,9 +266,10 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
     """Run the server: WebSocket at /tts/websocket, REST at /tts/bytes, /tts/sse, /voices.
 
-    Every option is also a TTSD_<NAME> environment variable and a key of the --config
-    file (flag > environment > file > default). With no API key it binds to 127.0.0.1
-    and anyone on this machine may use it.
+    Every setting is also a key of the --config file and an environment variable
+    TTSD_<KEY> (TTSD_MAX_CONTEXTS, TTSD_DRAIN_TIMEOUT_S): flag > environment > file >
+    default. With no API key it binds to 127.0.0.1 and anyone on this machine may use
+    it.
     """
     from ttsd.server.app import create_app
     from ttsd.server.logs import configure_logging
