@@ -10,6 +10,7 @@ well under a minute.
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import time
@@ -121,6 +122,11 @@ def wait_for_value(prometheus: str, promql: str, expected: float, timeout: float
         time.sleep(0.25)
 
 
+def is_json(line: str) -> bool:
+    """Whether a log line is one of ttsd's JSON objects (a library may print plain text)."""
+    return line.startswith("{")
+
+
 def bucket_above(seconds: float) -> float:
     """The smallest first-audio bucket bound that holds `seconds`."""
     return next((b for b in FIRST_AUDIO_BUCKETS if seconds <= b), math.inf)
@@ -168,4 +174,18 @@ def test_prometheus_answers_promql_about_first_audio(ttsd: ServeProcess, prometh
     characters = scalar(prometheus, "sum(ttsd_characters_total)")
     assert characters == sum(len(t) for t in WEBSOCKET_TEXTS + REST_TEXTS)
     assert (scalar(prometheus, "ttsd_load_ratio") or 0) > 0
+    # One summary line per request in ttsd's JSON log, its numbers as keys.
+    summaries = [
+        line
+        for line in map(json.loads, filter(is_json, ttsd.log().splitlines()))
+        if line.get("logger") == "ttsd.requests"
+    ]
+    assert len(summaries) == len(seen), summaries
+    for line in summaries:
+        assert line["outcome"] == "done", line
+        assert line["characters"] > 0 and line["audio_s"] > 0, line
+        assert 0 < line["first_audio_s"] <= max(seen), line
+        assert 0 < line["real_time_factor"] < 5, line
+    endpoints = sorted(line["endpoint"] for line in summaries)
+    assert endpoints == ["bytes"] * len(REST_TEXTS) + ["websocket"] * len(WEBSOCKET_TEXTS)
     print(f"p95 first audio (Prometheus): {p95:.3f} s; clients saw {sorted(seen)}")
