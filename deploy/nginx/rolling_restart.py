@@ -37,9 +37,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cluster import (
@@ -414,6 +415,23 @@ def run(options: Options) -> Report:
         return asyncio.run(run_async(options, Path(tmp)))
 
 
+def _at_least(low: float, kind: type[int] | type[float]) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` no smaller than `low` (the error names it)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"not a{'n integer' if kind is int else ' number'}: {text!r}"
+            ) from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text} is below {low:g}")
+        return value
+
+    return parse
+
+
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     """`Options` from the command line."""
     d = Options()
@@ -422,67 +440,83 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "streaming load; print contexts started/completed/retried/lost and first audio.",
     )
     add = parser.add_argument
-    add("--backends", type=int, default=d.backends, help="ttsd serve processes (%(default)s)")
+    add(
+        "--backends",
+        type=_at_least(1, int),
+        default=d.backends,
+        help="ttsd serve processes (%(default)s)",
+    )
     add(
         "--connections",
-        type=int,
+        type=_at_least(1, int),
         default=d.connections,
         help="pooled WebSocket connections (%(default)s)",
     )
     add(
         "--contexts",
-        type=int,
+        type=_at_least(1, int),
         default=d.shape.contexts_per_connection,
         help="contexts a connection has open at once (%(default)s)",
     )
     add(
         "--stagger",
-        type=float,
+        type=_at_least(0, float),
         default=d.shape.stagger_s,
         help="seconds between the openings of a connection's contexts (%(default)s)",
     )
     add(
         "--settle",
-        type=float,
+        type=_at_least(0, float),
         default=d.settle_s,
         help="seconds of load before the first SIGTERM (%(default)s)",
     )
     add(
         "--pause",
-        type=float,
+        type=_at_least(0, float),
         default=d.pause_s,
         help="seconds from a backend's /readyz 200 to the next SIGTERM (%(default)s)",
     )
     add(
         "--readmit-requests",
-        type=int,
+        type=_at_least(0, int),
         default=d.readmit_requests,
         help="GET / through nginx after each pause (%(default)s)",
     )
-    add("--probes", type=int, default=d.probes, help="first-audio probes each way (%(default)s)")
+    add(
+        "--probes",
+        type=_at_least(1, int),
+        default=d.probes,
+        help="first-audio probes each way (%(default)s)",
+    )
     add(
         "--rest-interval",
-        type=float,
+        type=_at_least(0, float),
         default=d.rest_interval_s,
         help="seconds between POST /tts/bytes requests, 0: none (%(default)s)",
     )
     add(
         "--engine-threads",
-        type=int,
+        type=_at_least(1, int),
         default=d.engine_threads,
         help="ttsd serve --engine-threads (%(default)s)",
     )
     add(
         "--parallel-steps",
-        type=int,
+        type=_at_least(1, int),
         default=d.parallel_steps,
         help="ttsd serve --parallel-steps (%(default)s)",
     )
     add(
         "--drain-timeout",
-        type=float,
+        type=_at_least(0, float),
         default=d.drain_timeout_s,
         help="ttsd serve --drain-timeout (%(default)s)",
+    )
+    add(
+        "--sigterm-anytime",
+        action="store_true",
+        help="send each SIGTERM at once, not just after a connection to that backend began a "
+        "round of contexts",
     )
     add("--ttsd", default=d.ttsd, help="the ttsd console script (%(default)s)")
     add("--nginx", default=d.nginx, help="the nginx binary (%(default)s)")
@@ -498,6 +532,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             d.shape, contexts_per_connection=args.contexts, stagger_s=args.stagger, seed=args.seed
         ),
         settle_s=args.settle,
+        sigterm_mid_round=not args.sigterm_anytime,
         pause_s=args.pause,
         readmit_requests=args.readmit_requests,
         probes=args.probes,
