@@ -79,7 +79,7 @@ class Options:
     settle_s: float = 3.0
     #: send each SIGTERM 0.1 s after a connection to that backend began a round of
     #: contexts, so the round's later contexts are opened on a connection already draining
-    #: (pooled sockets keep sending; the drain must serve them). Waits at most 20 s.
+    #: (pooled sockets keep sending; the drain must serve them). Waits at most 60 s.
     sigterm_mid_round: bool = True
     #: seconds after a restarted backend is ready before the next one is stopped: at
     #: least ttsd.conf's fail_timeout, after which nginx tries a backend it marked down
@@ -302,7 +302,7 @@ async def rolling_restart(
         for backend in backends:
             old = backend.generations[-1]
             if options.sigterm_mid_round:
-                await load.next_round_on(backend.address, 20.0)
+                await load.next_round_on(backend.address, 60.0)
                 await asyncio.sleep(0.1)
             live = load.live_on(backend.address)
             stopping = asyncio.create_task(backend.stop(options.drain_timeout_s + 30))
