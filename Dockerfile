@@ -89,7 +89,7 @@ LABEL org.opencontainers.image.title="ttsd" \
 USER 10001:10001
 EXPOSE 8420
 # SIGTERM starts ttsd's drain: started contexts finish, then it exits 0 within
-# TTSD_DRAIN_TIMEOUT_S (25 s; `docker stop --time` / Kubernetes' grace period must exceed it).
+# TTSD_DRAIN_TIMEOUT_S (20 s; `docker stop --time` / Kubernetes' grace period must exceed it).
 STOPSIGNAL SIGTERM
 # Liveness: the event loop answers /healthz. Python, because slim images have no curl.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

@@ -255,7 +255,7 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     type=float,
     default=None,
     help="Seconds SIGTERM waits for started contexts and responses before it ends them "
-    "(503, close 1012) [default: 25].",
+    "(503, close 1012) [default: 20].",
 )
 @click.option(
     "--metrics-require-key/--no-metrics-require-key",

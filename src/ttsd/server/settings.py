@@ -107,9 +107,10 @@ class Settings:
     #: one line per HTTP request and WebSocket handshake (uvicorn's access log)
     access_log: bool = True
     #: seconds a drain (SIGTERM/SIGINT) waits for started contexts and REST responses to
-    #: finish before it ends what is left with a 503 error frame and close 1012. 25 s fits
-    #: Kubernetes' default 30 s grace period with room to exit (deploy/kubernetes/)
-    drain_timeout_s: Annotated[float, Ge(0), Le(24 * 3600)] = 25.0
+    #: finish before it ends what is left with a 503 error frame and close 1012. 20 s fits
+    #: Kubernetes' default 30 s grace period after a 5 s preStop sleep, with the ≤ 5 s the
+    #: process then takes to exit (server/drain.py EXPIRE_GRACE_S, server/serving.py)
+    drain_timeout_s: Annotated[float, Ge(0), Le(24 * 3600)] = 20.0
     #: `GET /metrics` needs an API key too (by default it is public, like `/healthz`)
     metrics_require_key: bool = False
 
