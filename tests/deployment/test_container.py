@@ -39,6 +39,7 @@ from tests.e2e.speech import CARTESIA_VOICE, MIN_RECALL, output_format, speech_o
 from tests.support.asr import assert_recognized, assert_speech_like
 from tests.support.live_server import free_port
 from tests.support.wsclient import Client, request
+from ttsd.server.settings import Settings
 
 #: debootstrap, a build from an empty cache (~300 MB of wheels) and the run, with room.
 pytestmark = pytest.mark.timeout(900)
@@ -53,7 +54,7 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 API_KEY = "container-test-key"
 #: The drain deadline (the image's default, TTSD_DRAIN_TIMEOUT_S): the paragraph is done
 #: long before it, and the container must exit well within it.
-DRAIN_TIMEOUT_S = 25.0
+DRAIN_TIMEOUT_S = Settings().drain_timeout_s
 PARAGRAPH = (
     "The meeting has moved to Thursday afternoon. Please bring the quarterly report "
     "and your notes from the last review. We will start with the budget, then the "
