@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -56,9 +57,11 @@ def refused(base: str, *, headers: dict[str, str] | None = None, path: str = "")
     ],
 )
 def test_bad_or_missing_key_is_401_before_upgrade(
-    keyed: str, headers: dict[str, str] | None, path: str
+    keyed: str, headers: dict[str, str] | None, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     refusal = refused(keyed, headers=headers, path=path)
+    # Refused on purpose: no ERROR line for a wrong key (server/logs.py QuietRefusedHandshake).
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert refusal.response.status_code == 401
     body = json.loads(refusal.response.body or b"{}")
     assert body["error_code"] == "unauthorized"

@@ -3,6 +3,7 @@ flight by its gate: what SIGTERM does to `ttsd serve` (issue 9)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -137,7 +138,9 @@ def test_a_connection_with_a_live_context_still_takes_new_ones() -> None:
         assert close_code(client) == 1012
 
 
-def test_new_work_is_refused_with_503_and_retry_after_while_work_in_flight_completes() -> None:
+def test_new_work_is_refused_with_503_and_retry_after_while_work_in_flight_completes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with held_server() as held, Client(held.base) as busy, Client(held.base) as idle:
         base = f"http://{held.base}"
         busy.send(request("c1", PARAGRAPH))
@@ -165,6 +168,8 @@ def test_new_work_is_refused_with_503_and_retry_after_while_work_in_flight_compl
             Client(held.base)
         assert handshake.value.response.status_code == 503
         assert handshake.value.response.headers["retry-after"] == str(RETRY_AFTER_S)
+        # A refusal on purpose, not an app that forgot to answer: no ERROR line for it.
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
         held.release()
         in_flight.join(10)
         assert rest["r"].status_code == 200

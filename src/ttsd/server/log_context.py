@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-__all__ = ["CONTEXT_ID", "REQUEST_ID"]
+__all__ = ["CONTEXT_ID", "HANDSHAKE_REFUSED", "REQUEST_ID"]
 
 #: The HTTP request's or the WebSocket connection's id (its `X-Request-Id`).
 REQUEST_ID: ContextVar[str | None] = ContextVar("ttsd_request_id", default=None)
 #: The `context_id` of the WebSocket context whose audio is being made.
 CONTEXT_ID: ContextVar[str | None] = ContextVar("ttsd_context_id", default=None)
+#: Set once the app refused a WebSocket handshake with an HTTP response (401, 503): uvicorn
+#: then logs that the app returned "without completing handshake", which it did on purpose.
+HANDSHAKE_REFUSED: ContextVar[bool] = ContextVar("ttsd_handshake_refused", default=False)

@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote_plus
 
 import orjson
 
-from ttsd.server.log_context import CONTEXT_ID, REQUEST_ID
+from ttsd.server.log_context import CONTEXT_ID, HANDSHAKE_REFUSED, REQUEST_ID
 
 __all__ = [
     "LOG_FORMAT",
@@ -37,6 +37,7 @@ __all__ = [
     "REDACTED",
     "JsonFormatter",
     "QuietInvalidUtf8",
+    "QuietRefusedHandshake",
     "QuietWebSocketAccess",
     "RedactingFilter",
     "configure_logging",
@@ -258,11 +259,32 @@ class QuietWebSocketAccess(logging.Filter):
 _UVICORN_ERROR = "uvicorn.error"
 
 
+class QuietRefusedHandshake(logging.Filter):
+    """Drops uvicorn's "returned without completing handshake" ERROR after a refusal.
+
+    A WebSocket handshake that ttsd refuses with an HTTP response (a wrong key: 401; a
+    draining server: 503) is answered through the ASGI denial-response extension, and
+    the client gets that response. uvicorn's sans-I/O WebSocket protocol then still
+    logs an ERROR, as if the app had forgotten to answer; on a rolling restart that is
+    one false ERROR per refused client. Only records of the task that refused
+    (`HANDSHAKE_REFUSED`) are dropped: an app that really returns without answering is
+    still logged.
+    """
+
+    MESSAGE = "ASGI callable returned without completing handshake."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for the record that follows a refusal; True for any other."""
+        return not (record.msg == self.MESSAGE and HANDSHAKE_REFUSED.get())
+
+
 def quiet_client_errors() -> None:
-    """Install `QuietInvalidUtf8` on uvicorn's error logger (once; safe to call again)."""
+    """Install `QuietInvalidUtf8` and `QuietRefusedHandshake` on uvicorn's error logger
+    (once; safe to call again)."""
     logger = logging.getLogger(_UVICORN_ERROR)
-    if not any(isinstance(f, QuietInvalidUtf8) for f in logger.filters):
-        logger.addFilter(QuietInvalidUtf8())
+    for quiet in (QuietInvalidUtf8, QuietRefusedHandshake):
+        if not any(isinstance(f, quiet) for f in logger.filters):
+            logger.addFilter(quiet())
 
 
 class _ServeHandler(logging.StreamHandler[TextIO]):

@@ -10,6 +10,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from ttsd.protocol.errors import ProtocolError
+from ttsd.server.log_context import HANDSHAKE_REFUSED
 from ttsd.server.request_id import request_id_of
 
 
@@ -46,6 +47,9 @@ async def refuse(
         return
     await receive()  # websocket.connect
     if "websocket.http.response" in scope.get("extensions", {}):
+        # uvicorn's sans-I/O WebSocket protocol counts a denial response as no handshake
+        # at all and logs an ERROR for it (server/logs.py QuietRefusedHandshake).
+        HANDSHAKE_REFUSED.set(True)
         await send(
             {
                 "type": "websocket.http.response.start",
