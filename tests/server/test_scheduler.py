@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from ttsd.engines.base import step_threads
+from ttsd.server.log_context import CONTEXT_ID, REQUEST_ID
 from ttsd.server.scheduler import Priority, Scheduler, shared_step_threads
 from ttsd.server.synthesis import Playback
 
@@ -217,3 +218,20 @@ async def test_a_step_outside_the_scheduler_has_no_thread_hint() -> None:
     assert await scheduler.run(step_threads, Priority.STREAMING) == 3
     assert step_threads() is None
     scheduler.shutdown()
+
+
+async def test_a_step_runs_in_its_callers_context_so_its_log_lines_name_the_request() -> None:
+    scheduler = Scheduler(2)
+    try:
+
+        async def ids_seen_by_a_step(request_id: str, context_id: str) -> tuple[str | None, ...]:
+            REQUEST_ID.set(request_id)
+            CONTEXT_ID.set(context_id)
+            return await scheduler.run(
+                lambda: (REQUEST_ID.get(), CONTEXT_ID.get()), Priority.STREAMING
+            )
+
+        seen = await asyncio.gather(ids_seen_by_a_step("r1", "c1"), ids_seen_by_a_step("r2", "c2"))
+        assert seen == [("r1", "c1"), ("r2", "c2")]
+    finally:
+        scheduler.shutdown()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import heapq
 import itertools
 import math
@@ -111,7 +112,10 @@ class Scheduler:
         threads = self.solo_threads if slots > 1 or self.workers == 1 else self.shared_threads
         loop = asyncio.get_running_loop()
         try:
-            future: Future[T] = self._executor.submit(_run_with_threads, threads, step)
+            # In the caller's context: the step's log lines name its request and context
+            # (server/log_context.py), as `asyncio.to_thread` would do.
+            context = contextvars.copy_context()
+            future: Future[T] = self._executor.submit(context.run, _run_with_threads, threads, step)
         except BaseException:
             self._release(slots, count_running=False)
             raise
