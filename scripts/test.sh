@@ -32,7 +32,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
     export TTSD_JS_SDK_DIRS
 fi
 
-.venv/bin/ruff check src tests benchmarks
-.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks deploy
+.venv/bin/ruff format --check src tests benchmarks deploy
 .venv/bin/mypy
 .venv/bin/pytest "$@"
