@@ -1,15 +1,15 @@
 """How much synthesis the machine is asked for, against what it can do: `ttsd_load_ratio`.
 
-The scheduler (server/scheduler.py) has `workers` slots. A step that runs alone holds all
-of them (it runs on every engine core); steps side by side hold one each; a step waiting
-for a slot wants one. The *demand* at any moment is
+The scheduler (server/scheduler.py) has `parallel_steps` slots (its `workers`). A step
+that runs alone holds all of them (it runs on every engine core); steps side by side hold
+one each; a step waiting for a slot wants one. The *demand* at any moment is
 
     slots held by running steps + steps waiting for a slot
 
-and the *load ratio* is the demand divided by the slots there are (`workers`), averaged
-over the last `LOAD_WINDOW_S` seconds:
+and the *load ratio* is the demand divided by the slots there are (`parallel_steps`),
+averaged over the last `LOAD_WINDOW_S` seconds:
 
-    load_ratio = ∫ demand(t) dt over [now - window, now]  /  (window × workers)
+    load_ratio = ∫ demand(t) dt over [now - window, now]  /  (window × parallel_steps)
 
 So 0 is idle; 0.5 is busy half of the time; 1.0 is exactly busy (every core synthesizing
 all the time, nothing waiting); above 1 work queues, and 2.0 means twice what the machine
@@ -18,7 +18,7 @@ stops at 100 %, it keeps saying how far past full the machine is: the signal to 
 Before the process has run a whole window, the average is over its life so far.
 
 `LoadMeter.total` is the same integral from the start, in "machine-seconds" (demand /
-workers, integrated): exported as the counter `ttsd_load_seconds_total`, whose `rate()`
+slots, integrated): exported as the counter `ttsd_load_seconds_total`, whose `rate()`
 over any range is the load ratio over that range.
 
 Everything here runs on the event loop (the scheduler's bookkeeping does), so it needs no
@@ -39,7 +39,7 @@ LOAD_WINDOW_S = 30.0
 class LoadMeter:
     """The integral of the scheduler's demand over time, and its recent average.
 
-    `capacity` is the number of slots (`workers`); `add` changes the demand by `delta`
+    `capacity` is the number of slots (`parallel_steps`); `add` changes the demand by `delta`
     slots at `now` (monotonic seconds, default the clock).
     """
 
