@@ -10,11 +10,8 @@ SIGINT, and then its whole output is read.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.live_server import free_port
 from tests.support.rest import tts_body
-from tests.support.serve_process import TTSD, ServeProcess
+from tests.support.serve_process import ServeProcess, start_serve
 from tests.support.wsclient import Client, request
 
 KEY = "sk-LOGS-5678efgh"
@@ -37,24 +33,7 @@ TEXT_LINE = re.compile(
 
 def start(args: list[str], log_dir: Path, prefix: list[str]) -> ServeProcess:
     """`PREFIX ttsd serve --port FREE ARGS`, once `/readyz` answers."""
-    port = free_port()
-    log_path = log_dir / f"serve-{port}.log"
-    env = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"}
-    command = [*prefix, str(TTSD), "serve", "--port", str(port), *args]
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    served = ServeProcess(f"127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 120
-    while True:  # start-up loads the voice
-        if process.poll() is not None or time.monotonic() > deadline:
-            served.stop()
-            raise RuntimeError(f"ttsd serve did not start:\n{served.log()[-3000:]}")
-        try:
-            if httpx.get(f"http://{served.base}/readyz", timeout=1).status_code == 200:
-                return served
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
+    return start_serve(args, log_dir=log_dir, prefix=prefix)
 
 
 def traffic(base: str, headers: dict[str, str]) -> dict[str, str]:

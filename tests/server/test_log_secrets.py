@@ -7,22 +7,15 @@ searched for the keys.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.support.live_server import free_port
 from tests.support.rest import tts_body
+from tests.support.serve_process import ServeProcess, serve_process
 from tests.support.wsclient import Client, request
 
 KEY = "sk-SECRET-1234abcd"
@@ -38,54 +31,12 @@ FORMS: dict[str, Form] = {
 }
 
 
-@dataclass
-class Server:
-    """A `ttsd serve` process and the file its output goes to."""
-
-    base: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        """All it wrote so far."""
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> str:
-        """Stop it (as Ctrl-C would) and return its whole output."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.log()
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     """`ttsd serve --api-key KEY --log-level debug`, up and answering."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    ttsd = Path(sys.executable).with_name("ttsd")
-    command = [str(ttsd), "serve", "--port", str(port), "--api-key", KEY, "--log-level", "debug"]
-    env = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"}
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    served = Server(f"127.0.0.1:{port}", process, log_path)
-    try:
-        deadline = time.monotonic() + 120
-        while True:  # poll until it answers: start-up loads the voice
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ttsd serve did not start:\n{served.log()[-3000:]}")
-            try:
-                if httpx.get(f"http://{served.base}/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    args = ["--api-key", KEY, "--log-level", "debug"]
+    with serve_process(args, log_dir=tmp_path_factory.mktemp("serve")) as served:
         yield served
-    finally:
-        served.stop()
 
 
 def call_every_endpoint(base: str, key: str, form: Form, voice: str) -> None:
@@ -115,14 +66,15 @@ def call_every_endpoint(base: str, key: str, form: Form, voice: str) -> None:
         assert refused.value.response.status_code == 401
 
 
-def test_no_key_in_the_log_at_debug_level(server: Server) -> None:
+def test_no_key_in_the_log_at_debug_level(server: ServeProcess) -> None:
     voice = httpx.get(
         f"http://{server.base}/voices", headers={"X-API-Key": KEY}, timeout=10
     ).json()["data"][0]["id"]
     for form in FORMS.values():
         for key in (KEY, WRONG):
             call_every_endpoint(server.base, key, form, voice)
-    log = server.stop()
+    server.stop()
+    log = server.log()
     assert server.process.returncode == 0, log[-3000:]
     # Not vacuous: the requests are in the log, the keys' places in it redacted.
     for line in (

@@ -52,29 +52,47 @@ class ServeProcess:
                 self.process.wait()
 
 
-@contextmanager
-def serve_process(
-    args: Sequence[str] = (), *, log_dir: Path, env: dict[str, str] | None = None
-) -> Iterator[ServeProcess]:
-    """`ttsd serve --port FREE ARGS...`, yielded once `/readyz` answers 200; stopped after."""
+def start_serve(
+    args: Sequence[str] = (),
+    *,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
+) -> ServeProcess:
+    """`PREFIX ttsd serve --port FREE ARGS...` (PREFIX: e.g. `taskset -c 0`), returned once
+    `/readyz` answers 200; the caller stops it. `TTSD_API_KEYS` of the tests' environment is
+    left out, `env` added."""
     port = free_port()
     log_path = log_dir / f"serve-{port}.log"
     environ = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"} | (env or {})
-    command = [str(TTSD), "serve", "--port", str(port), *args]
+    command = [*prefix, str(TTSD), "serve", "--port", str(port), *args]
     with log_path.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environ)
     served = ServeProcess(f"127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 120
+    while True:  # start-up loads the voice
+        if process.poll() is not None or time.monotonic() > deadline:
+            served.stop()
+            raise RuntimeError(f"ttsd serve did not start:\n{served.log()[-3000:]}")
+        try:
+            if httpx.get(f"http://{served.base}/readyz", timeout=1).status_code == 200:
+                return served
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+
+
+@contextmanager
+def serve_process(
+    args: Sequence[str] = (),
+    *,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
+) -> Iterator[ServeProcess]:
+    """`start_serve(...)` as a context: stopped on the way out."""
+    served = start_serve(args, log_dir=log_dir, env=env, prefix=prefix)
     try:
-        deadline = time.monotonic() + 120
-        while True:  # start-up loads the voice
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ttsd serve did not start:\n{served.log()[-3000:]}")
-            try:
-                if httpx.get(f"http://{served.base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
         yield served
     finally:
         served.stop()
