@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.http11 import Response as WsResponse
 
 from tests.client.conftest import FMT, ClientFactory
 from tests.support.live_server import live_server
 from ttsd.client import Chunk, ContextLostError, Done
-from ttsd.client._mux import MAX_RESENDS
+from ttsd.client._base import RESTART_RECONNECT_S, RETRY_MAX_S, RETRY_MIN_S, retry_delay
+from ttsd.client._mux import MAX_RESENDS, RESTART_CLOSE_CODE, Multiplexer
 
 AUDIO = b"\x01\x02" * 50
 
@@ -109,3 +114,44 @@ def test_a_server_that_keeps_restarting_loses_the_context(make_client: ClientFac
             with pytest.raises(ContextLostError):
                 list(ctx.receive())
     assert len(stub.connections) == MAX_RESENDS + 1
+
+
+def _refused(status: int, headers: dict[str, str] | None = None) -> InvalidStatus:
+    return InvalidStatus(WsResponse(status, "", Headers(headers or {}), b""))
+
+
+@pytest.mark.parametrize(
+    ("exc", "delay"),
+    [
+        (_refused(503, {"Retry-After": "5"}), 5.0),  # a draining ttsd
+        (_refused(503, {"Retry-After": "3600"}), RETRY_MAX_S),  # capped
+        (_refused(503, {"Retry-After": "0"}), RETRY_MIN_S),
+        (_refused(503, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), RETRY_MAX_S),
+        (_refused(503), RETRY_MIN_S),
+        (ConnectionRefusedError(), RETRY_MIN_S),  # between two lives of the server
+        (TimeoutError(), RETRY_MIN_S),
+        (_refused(401), None),  # trying again cannot help
+        (_refused(404), None),
+        (InvalidHandshake("bad upgrade"), None),
+    ],
+)
+def test_which_failed_connects_are_worth_another_try(exc: BaseException, delay: float) -> None:
+    assert retry_delay(exc) == delay
+
+
+def test_only_a_reconnect_after_a_restart_tries_again_and_only_for_a_while() -> None:
+    mux: Multiplexer[None] = Multiplexer()
+    now = time.monotonic()
+    assert mux.reconnect_wait(RETRY_MIN_S, now) is None  # the first connect fails at once
+    mux.connection_opened()
+    mux.connection_closed(1, 1000, "")
+    assert mux.reconnect_wait(RETRY_MIN_S, now) is None  # a normal close: no retries either
+    mux.connection_opened()
+    mux.connection_closed(2, RESTART_CLOSE_CODE, "server restarting; reconnect")
+    assert mux.reconnect_wait(RETRY_MIN_S, time.monotonic()) == RETRY_MIN_S
+    assert mux.reconnect_wait(None, time.monotonic()) is None  # a 401 is final
+    later = time.monotonic() + RESTART_RECONNECT_S - 1
+    assert mux.reconnect_wait(RETRY_MAX_S, later) == pytest.approx(1, abs=0.1)  # what is left
+    assert mux.reconnect_wait(RETRY_MIN_S, later + 2) is None  # out of time
+    mux.connection_opened()
+    assert mux.reconnect_wait(RETRY_MIN_S, time.monotonic()) is None  # back to normal

@@ -233,3 +233,50 @@ def test_the_sdk_carries_on_over_the_close_with_a_restarted_server() -> None:
         assert isinstance(replies[-1], Done)
         ws.close()
         sdk.close()
+
+
+def test_the_sdk_waits_for_a_lone_server_to_drain_and_come_back() -> None:
+    # One server, restarted in place: the SDK's next context meets a 503 (the server still
+    # drains another client's open context), then a refused connection, then the new server.
+    settings = Settings(drain_timeout_s=30)
+    fmt = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
+    app = create_app(settings, EngineRegistry([ToneEngine()]))
+    with draining_server(app, settings) as first, Client(first.base) as other:
+        port = int(first.base.rsplit(":", 1)[1])
+        other.send(request("held", "One two.", continue_=True))  # keeps the drain going
+        other.until(lambda f: f["type"] == "chunk")
+        sdk = SdkClient(base_url=f"http://{first.base}")
+        ws = sdk.tts.websocket_connect()
+        ctx = ws.context(voice="tone-low", output_format=fmt)
+        ctx.push("Before.")
+        ctx.no_more_inputs()
+        assert isinstance(list(ctx.receive())[-1], Done)
+        first.begin_drain()  # the SDK's idle connection gets its 1012 at once
+        restarted, done = threading.Event(), threading.Event()
+
+        def restart() -> None:
+            time.sleep(1.0)  # the SDK meets the drain's 503 meanwhile
+            other.send(request("held", " Three.", continue_=False))
+            assert first.wait_exit(PROMPT_S)
+            again = create_app(settings, EngineRegistry([ToneEngine()]))
+            with draining_server(again, settings, port=port):
+                restarted.set()
+                done.wait(30)
+
+        restarter = threading.Thread(target=restart)
+        restarter.start()
+        try:
+            time.sleep(0.3)
+            began = time.monotonic()
+            ctx = ws.context(voice="tone-low", output_format=fmt)
+            ctx.push("After the restart.")  # waits for the server to come back
+            ctx.no_more_inputs()
+            replies = list(ctx.receive())
+            assert restarted.is_set()
+            assert isinstance(replies[-1], Done)
+            assert time.monotonic() - began >= 1.0
+        finally:
+            done.set()
+            restarter.join(30)
+            ws.close()
+            sdk.close()

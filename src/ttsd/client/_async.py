@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -32,6 +33,7 @@ from ttsd.client._base import (
     http_transport_error,
     json_of,
     resolve_timeout,
+    retry_delay,
 )
 from ttsd.client._mux import WAKE, ContextCore, Item, Multiplexer, outcome
 from ttsd.client._requests import DEFAULT_MODEL, ContextOptions, Message, VoiceSpec
@@ -519,10 +521,16 @@ class AsyncWebSocket:
             await self._join_reader()  # let the reader report the close first
         if not self._mux.needs_connection():
             return
-        try:
-            conn = await connect(self.url, **self._options)
-        except (InvalidHandshake, OSError, TimeoutError) as exc:
-            raise handshake_error(exc, self.url) from exc
+        while True:
+            try:
+                conn = await connect(self.url, **self._options)
+                break
+            except (InvalidHandshake, OSError, TimeoutError) as exc:
+                # After a restart's 1012 the server may drain or be down a while: wait.
+                wait = self._mux.reconnect_wait(retry_delay(exc), time.monotonic())
+                if wait is None:
+                    raise handshake_error(exc, self.url) from exc
+                await asyncio.sleep(wait)
         epoch = self._mux.connection_opened()
         self._conn = conn
         self._reader = asyncio.create_task(self._read(conn, epoch), name=f"ttsd-ws-reader-{epoch}")

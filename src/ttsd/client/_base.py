@@ -108,6 +108,33 @@ def handshake_error(exc: BaseException, url: str) -> TtsdError:
     return ConnectError(f"could not connect to {url}: {exc}")
 
 
+#: Seconds the reconnect after a server's restart (close 1012) keeps trying while the
+#: server drains (503) or is down (refused): a restarted ttsd loads its voice in seconds.
+RESTART_RECONNECT_S = 30.0
+#: Bounds of the wait between two tries: a 503's `Retry-After` (ttsd says 5 s), or this
+#: much after a refused connection.
+RETRY_MIN_S, RETRY_MAX_S = 0.5, 5.0
+
+
+def retry_delay(exc: BaseException) -> float | None:
+    """Seconds to wait before connecting again after `exc`, or None when trying again
+    cannot help (a 401, a 404, a TLS failure...). Retried: a draining server's 503 (after its
+    `Retry-After`), a refused or timed-out connection (a server between two lives)."""
+    if isinstance(exc, InvalidStatus):
+        if exc.response.status_code != 503:
+            return None
+        try:
+            wait = float(exc.response.headers.get("Retry-After", RETRY_MIN_S))
+        except ValueError:  # an HTTP date: not worth parsing for a 30 s budget
+            wait = RETRY_MAX_S
+        return min(max(wait, RETRY_MIN_S), RETRY_MAX_S)
+    if isinstance(exc, InvalidHandshake):
+        return None
+    if isinstance(exc, OSError | TimeoutError):
+        return RETRY_MIN_S
+    return None
+
+
 def close_of(exc: ConnectionClosed) -> tuple[int, str]:
     """The close code and reason the server sent (1006 with no close frame)."""
     if exc.rcvd is not None:

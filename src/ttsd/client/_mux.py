@@ -18,6 +18,9 @@ Rules:
   at all when that close came was never started there. It is sent again, message for
   message, on the next connection, before anything else (`take_resends`), up to
   `MAX_RESENDS` times.
+- After such a close, the next connect keeps trying for `RESTART_RECONNECT_S` while the
+  server answers 503 (draining: after its `Retry-After`) or refuses (restarting), so a
+  lone server's restart costs its clients a wait, not an error (`reconnect_wait`).
 - A cancelled context drops all its later frames (its `done` too); its id stays taken
   until that `done` comes, so the id is not reused while its frames are in flight.
 - `done` or `error` ends a context and frees its id.
@@ -26,11 +29,13 @@ Rules:
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ttsd.client import _requests
+from ttsd.client._base import RESTART_RECONNECT_S
 from ttsd.client._requests import ContextOptions, Message
 from ttsd.client._responses import error_of
 from ttsd.client.errors import (
@@ -103,6 +108,8 @@ class Multiplexer(Generic[Q]):
         self.closed_by_user = False
         self._live: dict[str, ContextCore[Q]] = {}
         self._resend: list[ContextCore[Q]] = []
+        #: until when (monotonic) a reconnect keeps trying after a restart's close
+        self._reconnect_until: float | None = None
 
     # -- contexts ----------------------------------------------------------------
 
@@ -171,7 +178,17 @@ class Multiplexer(Generic[Q]):
         """A new connection is up; returns its epoch."""
         self.epoch += 1
         self.connected = True
+        self._reconnect_until = None
         return self.epoch
+
+    def reconnect_wait(self, delay: float | None, now: float) -> float | None:
+        """Seconds to wait before the next try of a connect that failed, `delay` being what
+        that failure allows (`retry_delay`), or None to give up: only a reconnect after a
+        restart (close 1012) tries again, for `RESTART_RECONNECT_S` in all."""
+        if delay is None or self._reconnect_until is None or self.closed_by_user:
+            return None
+        left = self._reconnect_until - now
+        return min(delay, left) if left > 0 else None
 
     def bind(self, ctx: ContextCore[Q]) -> int:
         """`ctx` is about to send on the current connection (raises if it was lost)."""
@@ -253,6 +270,9 @@ class Multiplexer(Generic[Q]):
         context to wake and the error its `receive()` raises."""
         if epoch == self.epoch:
             self.connected = False
+            if code == RESTART_CLOSE_CODE:
+                # The next connect may find the server draining or down for a while.
+                self._reconnect_until = time.monotonic() + RESTART_RECONNECT_S
         how = cause or _describe_close(code, reason, by_user=self.closed_by_user)
         woken: list[tuple[ContextCore[Q], TtsdError]] = []
         for ctx in list(self._live.values()):

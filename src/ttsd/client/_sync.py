@@ -11,6 +11,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -33,6 +34,7 @@ from ttsd.client._base import (
     http_transport_error,
     json_of,
     resolve_timeout,
+    retry_delay,
 )
 from ttsd.client._mux import WAKE, ContextCore, Item, Multiplexer, outcome
 from ttsd.client._requests import DEFAULT_MODEL, ContextOptions, Message, VoiceSpec
@@ -548,10 +550,17 @@ class WebSocket:
         with self._lock:
             if not self._mux.needs_connection():
                 return
-        try:
-            conn = connect(self.url, **self._options)
-        except (InvalidHandshake, OSError, TimeoutError) as exc:
-            raise handshake_error(exc, self.url) from exc
+        while True:
+            try:
+                conn = connect(self.url, **self._options)
+                break
+            except (InvalidHandshake, OSError, TimeoutError) as exc:
+                # After a restart's 1012 the server may drain or be down a while: wait.
+                with self._lock:
+                    wait = self._mux.reconnect_wait(retry_delay(exc), time.monotonic())
+                if wait is None:
+                    raise handshake_error(exc, self.url) from exc
+                time.sleep(wait)
         with self._lock:
             epoch = self._mux.connection_opened()
             self._conn = conn
