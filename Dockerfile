@@ -83,9 +83,11 @@ ENV PATH=/opt/ttsd/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     TTSD_HOST=0.0.0.0 \
     TTSD_PORT=8420
+# ttsd is Apache-2.0; the image also holds piper-tts (GPL-3.0-or-later) and the CC0 voice,
+# so distributing it is subject to the GPL's terms (README.md, "Licenses").
 LABEL org.opencontainers.image.title="ttsd" \
       org.opencontainers.image.description="Self-hosted streaming text-to-speech server speaking the Cartesia TTS WebSocket protocol" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0 AND GPL-3.0-or-later AND CC0-1.0"
 USER 10001:10001
 EXPOSE 8420
 # SIGTERM starts ttsd's drain: started contexts finish, then it exits 0 within
