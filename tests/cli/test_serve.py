@@ -35,9 +35,9 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         record["settings"] = settings
         return "app"
 
-    def run_server(app: Any, settings: Settings, **kwargs: Any) -> None:
+    def run_server(app: Any, settings: Settings) -> None:
         # The uvicorn configuration `ttsd serve` would run, as uvicorn.Config took it.
-        config = server_config(app, settings, **kwargs)
+        config = server_config(app, settings)
         names = ("host", "port", "ssl_certfile", "ssl_keyfile", "ws_per_message_deflate")
         record["uvicorn"] = {name: getattr(config, name) for name in names} | {
             "log_config": config.log_config,

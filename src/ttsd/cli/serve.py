@@ -310,9 +310,8 @@ def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
             "(set --api-key or TTSD_API_KEYS)",
             settings.host,
         )
-    ssl_certfile, ssl_keyfile = settings.ssl_certfile, settings.ssl_keyfile
     # uvicorn under a first SIGTERM/SIGINT that drains before it stops (issue 9).
-    run_server(create_app(settings), settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    run_server(create_app(settings), settings)
 
 
 def _flag_label(ctx: click.Context, name: str, value: Any) -> str:

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import signal
 import socket
-from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -72,14 +71,9 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
 
 
-def server_config(
-    app: Starlette,
-    settings: Settings,
-    *,
-    ssl_certfile: Path | None = None,
-    ssl_keyfile: Path | None = None,
-) -> uvicorn.Config:
-    """uvicorn's configuration of `ttsd serve`."""
+def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration of `ttsd serve` (TLS when `settings` name a certificate)."""
+    ssl_certfile, ssl_keyfile = settings.ssl_certfile, settings.ssl_keyfile
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -97,13 +91,6 @@ def server_config(
     )
 
 
-def run_server(
-    app: Starlette,
-    settings: Settings,
-    *,
-    ssl_certfile: Path | None = None,
-    ssl_keyfile: Path | None = None,
-) -> None:
+def run_server(app: Starlette, settings: Settings) -> None:
     """Serve `app` (built by `create_app`) until a signal and its drain end it."""
-    config = server_config(app, settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-    DrainingServer(config, app.state.drain).run()
+    DrainingServer(server_config(app, settings), app.state.drain).run()
