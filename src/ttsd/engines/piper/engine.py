@@ -23,10 +23,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,8 @@ from ttsd.engines.piper.alignment import (
     WordSpan,
     align_words,
 )
+from ttsd.engines.piper.chunked import CALIBRATION_TEXT, SplitSessions
+from ttsd.engines.piper.split import split_model
 from ttsd.engines.piper.voices import PiperVoiceFile
 from ttsd.text.steps import step_end
 from ttsd.text.words import WORD_PATTERN, split_words
@@ -93,10 +96,15 @@ _MIN_STEP_PHONEMES = 40
 class _LoadedVoice:
     """A voice's sessions by intra-op thread count, over one copy of its weights."""
 
-    #: thread count -> the voice on a session with that many threads; the first is the default
+    #: thread count -> the voice on a session with that many threads; the first is the default.
+    #: With `split`, the session is the encoder's and serves phonemization only.
     by_threads: dict[int, PiperVoice]
     #: the weights the sessions read (ONNX Runtime does not own them: keep them alive)
     weights: tuple[Any, ...]
+    #: the encoder and chunked decoder (issue 10); None: whole-sentence inferences
+    split: SplitSessions | None = None
+    #: a split voice's fixed gain (chunked.py, "Loudness")
+    gain: float = 1.0
 
     def for_step(self, threads: int | None) -> PiperVoice:
         """The session for a step that may use `threads` cores."""
@@ -118,6 +126,7 @@ class PiperEngine(Engine):
         max_step_chars: int = MAX_STEP_CHARS,
         max_step_phonemes: int = MAX_STEP_PHONEMES,
         first_step_phonemes: int = FIRST_STEP_PHONEMES,
+        chunked: bool = False,
     ):
         """`intra_op_threads`: ONNX Runtime threads of a step (0: ONNX Runtime's default).
         `shared_threads`: also keep sessions with this many threads, used by steps for which
@@ -125,12 +134,16 @@ class PiperEngine(Engine):
         `max_step_chars`: longest piece of text phonemized at once; `max_step_phonemes`:
         most phonemes of one inference at speed 1 (scaled by the speed: the cap is on audio);
         `first_step_phonemes`: the same for a stream's first inference (`first_audio`).
+        `chunked`: cut each voice into an encoder and a decoder run window by window
+        (src/ttsd/engines/piper/chunked.py), where its graph allows; False (for now, until
+        the server's benchmarks for it are in: issue 10): whole inferences.
         """
         if not voice_files:
             raise ValueError("PiperEngine needs at least one voice")
         if min(max_step_chars, max_step_phonemes, first_step_phonemes) < 1:
             raise ValueError("the step budgets of a Piper engine must be at least 1")
         self._first_step_phonemes = first_step_phonemes
+        self._chunked = chunked
         self._max_step_chars = max_step_chars
         self._max_step_phonemes = max_step_phonemes
         self._files = {voice.id: voice for voice in voice_files}
@@ -172,6 +185,7 @@ class PiperEngine(Engine):
         """Speak `text` one sentence at a time, in steps of bounded length (see the module)."""
         loaded = self._voice(voice_id)
         voice = loaded.for_step(None)
+        rate = voice.config.sample_rate
         config = SynthesisConfig(
             length_scale=voice.config.length_scale / options.speed, volume=options.volume
         )
@@ -208,20 +222,23 @@ class PiperEngine(Engine):
                 for part in (
                     _first_and_rest(phonemes, first_cap, cap) if first else _parts(phonemes, cap)
                 ):
-                    first = False
-                    # Looked up per inference: the scheduler decides each step's cores.
-                    session = loaded.for_step(step_threads())
-                    samples, phoneme_samples = self._run(session, part, config)
-                    chunk = AudioChunk(samples=samples, sample_rate=voice.config.sample_rate)
-                    if options.timings:
-                        starts = _phoneme_starts(phoneme_samples, voice.config.sample_rate)
-                        chunk.phonemes = _phoneme_timings(part, starts)
-                        chunk.words = _word_timings(spans, offset, part, starts)
-                        if unspoken:
-                            chunk.words[:0] = [Timing(word, 0.0, 0.0) for word in unspoken]
-                            unspoken = []
+                    words: list[Timing] = []
+                    phones: list[Timing] = []
+                    for spoken in self._speak(loaded, part, config, first=first):
+                        first = False
+                        chunk = AudioChunk(samples=spoken.samples, sample_rate=rate)
+                        if options.timings:
+                            if spoken.at == 0.0:  # the inference's first chunk
+                                starts = _phoneme_starts(spoken.per_phoneme, rate)
+                                phones = _phoneme_timings(part, starts)
+                                words = _word_timings(spans, offset, part, starts)
+                                words[:0] = [Timing(word, 0.0, 0.0) for word in unspoken]
+                                unspoken = []
+                            until = math.inf if spoken.last else spoken.at + chunk.duration
+                            chunk.words, words = _split_timings(words, spoken.at, until)
+                            chunk.phonemes, phones = _split_timings(phones, spoken.at, until)
+                        yield chunk
                     offset += len(part)
-                    yield chunk
             carried = continues
             start = end
 
@@ -252,24 +269,84 @@ class PiperEngine(Engine):
             for tensor in model.graph.initializer
             if (array := numpy_helper.to_array(tensor)).nbytes >= _SHARED_WEIGHT_BYTES
         }
-        model_bytes = model.SerializeToString()
-        del model
+        halves = split_model(model) if self._chunked else None
+        if halves is None and self._chunked:
+            _LOGGER.info(
+                "voice %s: its graph cannot be cut before the decoder; whole sentences", file.id
+            )
+        models = [model] if halves is None else [halves.encoder, halves.decoder]
+        blobs = [(m.SerializeToString(), _weights_of(m, shared)) for m in models]
+        del model, models, halves
         config = PiperConfig.from_dict(json.loads(file.config_path.read_text(encoding="utf-8")))
         # Building a session (graph optimization) takes ~1.4 s and releases the GIL: the
         # sessions are built side by side, so a second one costs little start-up time.
-        with ThreadPoolExecutor(len(self._thread_counts)) as pool:
-            sessions = pool.map(lambda t: _session(model_bytes, t, shared), self._thread_counts)
-            by_threads = {
-                threads: PiperVoice(session=session, config=config)
-                for threads, session in zip(self._thread_counts, sessions, strict=True)
-            }
+        jobs = [(blob, t, weights) for blob, weights in blobs for t in self._thread_counts]
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            built = list(pool.map(lambda job: _session(*job), jobs))
+        count = len(self._thread_counts)
+        first = dict(zip(self._thread_counts, built[:count], strict=True))
+        by_threads = {t: PiperVoice(session=session, config=config) for t, session in first.items()}
+        split = None
+        if len(blobs) == 2:
+            split = SplitSessions(
+                encoders=first,
+                decoders=dict(zip(self._thread_counts, built[count:], strict=True)),
+                latent=_latent_name(built[count]),
+                hop=config.hop_length,
+            )
+        loaded = _LoadedVoice(by_threads=by_threads, weights=tuple(shared.values()), split=split)
+        if split is not None:
+            loaded = replace(loaded, gain=split.calibrated_gain(self._calibration(loaded)))
         _LOGGER.info(
-            "loaded Piper voice %s (%d Hz, sessions with %s threads)",
+            "loaded Piper voice %s (%d Hz, sessions with %s threads%s)",
             file.id,
             config.sample_rate,
             "/".join(str(t or "default") for t in by_threads),
+            "; encoder and chunked decoder" if split is not None else "",
         )
-        return _LoadedVoice(by_threads=by_threads, weights=tuple(shared.values()))
+        return loaded
+
+    def _calibration(self, loaded: _LoadedVoice) -> list[dict[str, npt.NDArray[np.generic]]]:
+        voice = loaded.for_step(None)
+        config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        return [
+            _feeds(voice, voice.phonemes_to_ids(phonemes), config)
+            for phonemes in voice.phonemize(CALIBRATION_TEXT)
+            if phonemes
+        ]
+
+    def _speak(
+        self, loaded: _LoadedVoice, phonemes: list[str], config: SynthesisConfig, *, first: bool
+    ) -> Iterator[_Spoken]:
+        """The audio of one inference of `phonemes`: one chunk (whole-sentence voices), or
+        the encoder's work and then window after window of the decoder (split voices),
+        each `next()` one step on the cores the scheduler gives it (`step_threads()`).
+        `first`: the stream's first inference, whose first window is short."""
+        split = loaded.split
+        if split is None:
+            samples, per_phoneme = self._run(loaded.for_step(step_threads()), phonemes, config)
+            yield _Spoken(samples, 0.0, per_phoneme, last=True)
+            return
+        voice = loaded.for_step(None)
+        rate = voice.config.sample_rate
+        feeds = _feeds(voice, voice.phonemes_to_ids(phonemes), config)
+        try:
+            latent, durations = split.encode(step_threads(), feeds)
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise EngineError(f"the voice model failed: {exc}") from exc
+        frames = latent.shape[2]
+        id_samples = None if durations is None else np.asarray(durations).reshape(-1) * split.hop
+        per_phoneme = _samples_per_phoneme(voice.config, phonemes, id_samples, frames * split.hop)
+        gain = loaded.gain * (config.volume if config.volume is not None else 1.0)
+        windows = list(split.windows(latent, rate, first=first))
+        for index, window in enumerate(windows):
+            try:
+                audio = split.decode(step_threads(), latent, window)
+            except Exception as exc:
+                raise EngineError(f"the voice model failed: {exc}") from exc
+            samples = np.clip(audio * gain, -1.0, 1.0).astype(np.float32)
+            at = window.start * split.hop / rate
+            yield _Spoken(samples, at, per_phoneme, last=index == len(windows) - 1)
 
     def _run(
         self, voice: PiperVoice, phonemes: list[str], config: SynthesisConfig
@@ -294,6 +371,60 @@ class PiperEngine(Engine):
         # speech reuses its words, so most lookups are free after a while.
         voice = self._voice(voice_id).for_step(None)
         return tuple(p for s in voice.phonemize(word) for p in s)
+
+
+@dataclass(frozen=True)
+class _Spoken:
+    """A chunk of one inference: its samples, where it starts in the inference (seconds),
+    the inference's samples per BOS/phoneme/EOS, and whether it is the inference's last."""
+
+    samples: npt.NDArray[np.float32]
+    at: float
+    per_phoneme: list[int]
+    last: bool
+
+
+def _split_timings(
+    timings: list[Timing], start: float, end: float
+) -> tuple[list[Timing], list[Timing]]:
+    """The timings that start before `end`, moved onto a chunk that starts at `start`, and
+    the rest (for the chunks after it), both in order."""
+    cut = next((i for i, t in enumerate(timings) if t.start >= end), len(timings))
+    here = [Timing(t.text, t.start - start, t.end - start) for t in timings[:cut]]
+    return here, timings[cut:]
+
+
+def _feeds(
+    voice: PiperVoice, ids: list[int], config: SynthesisConfig
+) -> dict[str, npt.NDArray[np.generic]]:
+    """The model's inputs for one inference, as `PiperVoice.phoneme_ids_to_audio` builds them."""
+    voice_config = voice.config
+    scales = [
+        voice_config.noise_scale if config.noise_scale is None else config.noise_scale,
+        voice_config.length_scale if config.length_scale is None else config.length_scale,
+        voice_config.noise_w_scale if config.noise_w_scale is None else config.noise_w_scale,
+    ]
+    feeds: dict[str, npt.NDArray[np.generic]] = {
+        "input": np.array([ids], dtype=np.int64),
+        "input_lengths": np.array([len(ids)], dtype=np.int64),
+        "scales": np.array(scales, dtype=np.float32),
+    }
+    if voice_config.num_speakers > 1:
+        speaker = config.speaker_id
+        feeds["sid"] = np.array(
+            [voice_config.default_speaker_id if speaker is None else speaker], dtype=np.int64
+        )
+    return feeds
+
+
+def _weights_of(model: Any, shared: dict[str, Any]) -> dict[str, Any]:
+    """The shared weights `model` has (each half of a split model has some of them)."""
+    names = {tensor.name for tensor in model.graph.initializer}
+    return {name: value for name, value in shared.items() if name in names}
+
+
+def _latent_name(decoder: onnxruntime.InferenceSession) -> str:
+    return str(decoder.get_inputs()[0].name)
 
 
 def _word_at(text: str, start: int) -> str:

@@ -1,0 +1,97 @@
+"""One inference of a split Piper voice, spoken chunk by chunk (issue 10).
+
+The encoder runs once for an inference's phonemes (a sentence, or a bounded part of a long
+one) and gives its whole latent plus the per-phoneme durations; the decoder then turns
+the latent into audio a window at a time (src/ttsd/engines/piper/split.py). The first
+window is short, so a stream's first audio comes after the encoder and a fraction of the
+decoder instead of after the whole sentence; later windows are longer, because each
+window costs `2 × CONTEXT_FRAMES` frames of extra decoding: measured on this 2-core
+machine, decoding a 7.6 s sentence whole takes 441 ms, its encoder 235 ms, and a first
+window of 0.46 s 26 ms.
+
+**Loudness.** Piper scales each inference to full range by its own peak, which needs the
+whole inference's audio before the first sample goes out. A split voice instead applies
+one gain per voice, `1 / peak` of a calibration text decoded at load (`calibrated_gain`).
+The raw model's loudness is steadier from sentence to sentence than its peak (on this
+voice, 15 sentences: raw RMS 0.047–0.078, raw peak 0.40–0.72), so a fixed gain keeps
+sentences about as loud as each other, where per-sentence peak normalization made their
+RMS range over 0.076–0.149; a sentence louder than the calibration clips at ±1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime
+
+from ttsd.engines.piper.split import CONTEXT_FRAMES, Window, windows
+
+#: Seconds of audio in the first window of a stream's first inference: short, so its first
+#: audio comes early (the issue asks for 0.25–0.5 s), yet long enough that its context
+#: (2 × 12 frames) does not double its cost.
+FIRST_CHUNK_S = 0.4
+#: Seconds of audio in each later window: the context then costs ~8 % more decoding
+#: (24 frames of ~280), and a step still takes only ~0.15 s of one core per window.
+CHUNK_S = 3.0
+
+#: Sentences decoded at load to find a voice's gain (several, so that one unusual
+#: sentence does not set it). Their loudest raw peak becomes full scale.
+CALIBRATION_TEXT = (
+    "Thanks for calling our support line today. Is that really what you meant? "
+    "Stop right there! According to the latest report, revenue grew by twelve percent."
+)
+
+Array = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class SplitSessions:
+    """A voice's encoder and decoder sessions by intra-op thread count."""
+
+    encoders: Mapping[int, onnxruntime.InferenceSession]
+    decoders: Mapping[int, onnxruntime.InferenceSession]
+    #: the latent's tensor name (the decoder's input)
+    latent: str
+    #: audio samples per latent frame
+    hop: int
+
+    def encode(
+        self, threads: int | None, feeds: Mapping[str, npt.NDArray[np.generic]]
+    ) -> tuple[Array, npt.NDArray[np.generic] | None]:
+        """The latent `(1, channels, frames)` of one inference, and the model's per-id
+        durations in frames (None when the voice has no alignment output)."""
+        latent, *extra = _pick(self.encoders, threads).run(None, dict(feeds))
+        return latent, (extra[0] if extra else None)
+
+    def decode(self, threads: int | None, latent: Array, window: Window) -> Array:
+        """The audio of one window of the latent (decoded with its context, then trimmed)."""
+        piece = latent[:, :, window.context_start : window.context_end]
+        audio = _pick(self.decoders, threads).run(None, {self.latent: piece})[0]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)[window.trim(self.hop)]
+
+    def windows(self, latent: Array, sample_rate: int, *, first: bool) -> Iterator[Window]:
+        """The windows an inference's latent is decoded in: `CHUNK_S` of audio each, the
+        first `FIRST_CHUNK_S` when the inference is a stream's `first` (later ones follow
+        audio the listener already has: a short window would only cost context)."""
+        seconds = (FIRST_CHUNK_S, CHUNK_S) if first else (CHUNK_S,)
+        sizes = [max(1, round(s * sample_rate / self.hop)) for s in seconds]
+        return windows(latent.shape[2], sizes, CONTEXT_FRAMES)
+
+    def calibrated_gain(self, feeds: Sequence[Mapping[str, npt.NDArray[np.generic]]]) -> float:
+        """`1 / peak` of the raw audio of `feeds` (the calibration text's inferences)."""
+        peak = 0.0
+        for one in feeds:
+            latent, _ = self.encode(None, one)
+            audio = _pick(self.decoders, None).run(None, {self.latent: latent})[0]
+            peak = max(peak, float(np.max(np.abs(audio))))
+        return 1.0 / peak if peak > 1e-6 else 1.0
+
+
+def _pick(
+    sessions: Mapping[int, onnxruntime.InferenceSession], threads: int | None
+) -> onnxruntime.InferenceSession:
+    session = sessions.get(threads) if threads is not None else None
+    return session or next(iter(sessions.values()))
