@@ -245,13 +245,49 @@ def ttsd_serve_argv(command: Sequence[str], port: int, *extra_args: str) -> list
 
 
 @contextmanager
-def running_ttsd(*extra_args: str, nofile: int | None = None) -> Iterator[ServerProcess]:
-    """`ttsd serve` on a free loopback port (no API key), ready when `GET /` answers."""
+def running_ttsd(
+    *extra_args: str, nofile: int | None = None, pythonpath: str | None = None
+) -> Iterator[ServerProcess]:
+    """`ttsd serve` on a free loopback port (no API key), ready when `GET /` answers.
+
+    With `pythonpath` (another build's `src`, e.g. a `git worktree` of an older commit),
+    `python -m ttsd serve` runs with `PYTHONPATH` set to it: that build's code with this
+    environment's dependencies (`ttsd_package_dir` checks that it is really imported).
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "TTSD_API_KEYS"}
-    argv = ttsd_serve_argv([venv_executable("ttsd")], port, *extra_args)
-    with running_process("ttsd serve", argv, port, http_ok("/"), nofile=nofile, env=env) as s:
+    if pythonpath is None:
+        argv = ttsd_serve_argv([venv_executable("ttsd")], port, *extra_args)
+        name = "ttsd serve"
+    else:
+        ttsd_package_dir(pythonpath)
+        env["PYTHONPATH"] = pythonpath
+        argv = ttsd_serve_argv([sys.executable, "-m", "ttsd"], port, *extra_args)
+        name = f"ttsd serve (PYTHONPATH={pythonpath})"
+    with running_process(name, argv, port, http_ok("/"), nofile=nofile, env=env) as s:
         yield s
+
+
+def ttsd_package_dir(pythonpath: str) -> Path:
+    """Where `import ttsd` finds the package with `PYTHONPATH=pythonpath`; raises unless it
+    is inside `pythonpath` (else the "other build" would silently be this one)."""
+    env = dict(os.environ, PYTHONPATH=pythonpath)
+    probe = "import os, ttsd; print(os.path.dirname(os.path.abspath(ttsd.__file__)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchmarkError(f"PYTHONPATH={pythonpath}: cannot import ttsd: {done.stderr[-500:]}")
+    found = Path(done.stdout.strip()).resolve()
+    root = Path(pythonpath).resolve()
+    if not found.is_relative_to(root):
+        raise BenchmarkError(f"PYTHONPATH={pythonpath} imports ttsd from {found}, not from it")
+    return found
 
 
 def _shell_quote(arg: str) -> str:

