@@ -18,7 +18,8 @@ Systems:
   /synthesize` answers the whole WAV when done; its time to first audio is the time to
   the first body byte.
 
-Scenarios (issue 4's targets; `--scenarios` picks them):
+Scenarios (issue 4's targets, with issue 10's goals: 1a <= 0.7, 3a <= 0.12, 3b >= 1.1;
+`burst` and `breaking` are issue 10's; `--scenarios` picks them):
 
 * `paragraph` (1): one request with a three-sentence paragraph (`continue: false`), and
   a paragraph whose first sentence opens with a clause ("Well, as I said before, ...").
@@ -36,6 +37,17 @@ Scenarios (issue 4's targets; `--scenarios` picks them):
   the player starves).
 * `sweep`: TTFA p50/p95 at 1, 2, 4, 8 and 16 concurrent connections for ttsd and both
   peers (the data of `plot.py`).
+* `burst` (issue 10's 4): 16 streams (`--burst`) started in the same instant (connections
+  opened first, then a paragraph request sent on each at once), `--burst-rounds` (3)
+  times: first-audio p50/p95 and the worst playback lead (goal: >= 0, none runs dry).
+* `breaking` (issue 10's 4): the most simultaneous streams (as in `burst`) that this
+  machine keeps without any underrun: every stream completes and its worst playback
+  lead is >= 0. It starts at `--burst` streams (reusing the `burst` result), doubles
+  while kept (up to `--breaking-cap`, 64), halves while none is kept yet, then bisects;
+  each probe is `--breaking-rounds` (2) rounds on the warm server and fails at its first
+  round with an underrun; no probe starts that would end past `--breaking-budget` (300 s),
+  estimated from the previous probe. Prints every probe and the breaking point (exact,
+  ">= cap", or a bracket when the budget ran out).
 * `many` (5): 32 contexts on one connection, and 100 connections with one context each,
   all at once: completed, error frames, p50/p95 TTFA.
 * `memory` (6): a fresh ttsd (`ulimit -n 4096`): RSS after a warm-up, with 1000 idle
@@ -110,13 +122,22 @@ TEXTS: dict[str, str] = {
         "a replacement."
     ),
 }
-SCENARIOS = ("paragraph", "stream", "concurrent", "sweep", "many", "memory")
+SCENARIOS = ("paragraph", "stream", "concurrent", "sweep", "burst", "breaking", "many", "memory")
 SYSTEMS = ("ttsd", "wyoming-piper", "piper-http")
 TTSD_VOICE = "en_US-joe-medium"
 WYOMING_VOICE = "ttsd-bench-joe"
 REQUEST_TIMEOUT_S = 120.0
 SCENARIO_TIMEOUT_S = 900.0
 CONNECT_BATCH = 50
+#: Goals (issue 4's, tightened by issue 10): 1a first audio of the paragraph in one message
+#: against raw's first chunk; 3a p95 first audio of 8 connections against wyoming-piper's
+#: p95; 3b their throughput against raw's single stream.
+PARAGRAPH_GOAL = 0.7
+P95_VS_WYOMING_GOAL = 0.12
+THROUGHPUT_GOAL = 1.1
+#: Most streams the breaking-point search may try, and its largest time budget (seconds).
+BREAKING_CAP_LIMIT = 1024
+BREAKING_BUDGET_LIMIT_S = 0.8 * SCENARIO_TIMEOUT_S
 
 
 # --- observations ------------------------------------------------------------------------
@@ -641,6 +662,15 @@ class Options:
     idle: int = 1000
     active: int = 32
     peers: bool = True
+    #: streams started in the same instant in `burst` (issue 10's target 4), and its rounds
+    burst: int = 16
+    burst_rounds: int = 3
+    #: the breaking-point search: most streams it tries, rounds per probe (a probe passes
+    #: only if every round does), and the seconds it may take (no probe starts that would
+    #: end past them, as estimated from the probes before it)
+    breaking_cap: int = 64
+    breaking_rounds: int = 2
+    breaking_budget_s: float = 300.0
     #: extra `ttsd serve` arguments (e.g. --parallel-steps 1: one step at a time)
     ttsd_args: tuple[str, ...] = ()
 
@@ -769,23 +799,40 @@ async def scenario_stream(bench: Bench) -> dict[str, Any]:
     return out
 
 
+def underran(streams: Sequence[Stream]) -> bool:
+    """A stream failed, or a player that started at its first chunk ran dry."""
+    return any(not s.ok or (s.worst_lead is not None and s.worst_lead < 0) for s in streams)
+
+
 async def concurrent_rounds(
-    bench: Bench, client: Any, count: int, rounds: int, text: str
+    bench: Bench,
+    client: Any,
+    count: int,
+    rounds: int,
+    text: str,
+    *,
+    stop_on_underrun: bool = False,
 ) -> dict[str, Any]:
+    """`rounds` rounds of `count` requests at once (`round_at_once`), summarized; with
+    `stop_on_underrun`, no round starts after one in which a stream failed or ran dry."""
     streams: list[Stream] = []
     throughputs: list[float] = []
+    done = 0
     for _ in range(rounds):
         await asyncio.sleep(bench.options.pause * 2)
         batch, wall = await round_at_once(client, text, count)
+        done += 1
         streams += batch
         if wall > 0:
             throughputs.append(sum(s.audio_s for s in batch if s.ok) / wall)
+        if stop_on_underrun and underran(batch):
+            break
     good = [s for s in streams if s.ok]
     leads = [lead for s in good if (lead := s.worst_lead) is not None]
     steps = [step for s in good if (step := s.first_step_ms) is not None]
     return {
         "count": count,
-        "rounds": rounds,
+        "rounds": done,
         "ttfa_s": _stats([s.ttfa for s in good]),
         "throughput": median(throughputs) if throughputs else None,
         "throughputs": throughputs,
@@ -841,6 +888,105 @@ async def scenario_sweep(bench: Bench, reuse: dict[str, Any] | None) -> dict[str
             )
         out[client.name] = levels
     return out
+
+
+def kept(result: dict[str, Any]) -> bool:
+    """A `concurrent_rounds` result in which every stream completed and none ran dry."""
+    return (
+        result["completed"] == result["count"] * result["rounds"] and result["starved_streams"] == 0
+    )
+
+
+async def scenario_burst(bench: Bench) -> dict[str, Any]:
+    """(issue 10, 4) `burst` (16) streams started in the same instant, `burst_rounds`
+    times: first-audio percentiles, worst playback lead, streams that ran dry."""
+    options = bench.options
+    client = bench.clients["ttsd"]
+    text = TEXTS["paragraph"]
+    await client.speak(text)  # warm-up
+    return await concurrent_rounds(bench, client, options.burst, options.burst_rounds, text)
+
+
+def next_probe(good: int, bad: int | None, cap: int) -> int | None:
+    """The next number of streams to try, or None when the search is done.
+
+    `good`: the most streams kept so far (0: none yet); `bad`: the fewest that underran
+    (None: none yet). Doubling up from a kept count (to `cap`), halving down from an
+    underrun while nothing was kept yet, then bisecting between the two."""
+    if bad is None:
+        return None if good >= cap else min(2 * good, cap)
+    if bad - good <= 1:
+        return None
+    if good == 0:
+        return bad // 2
+    return (good + bad) // 2
+
+
+async def scenario_breaking(bench: Bench, reuse: dict[str, Any] | None) -> dict[str, Any]:
+    """(issue 10, 4) The most simultaneous streams (a paragraph each, all started in the
+    same instant) that this machine keeps without any underrun.
+
+    The first probe is `burst` streams (`reuse`: the `burst` scenario's result, if it
+    ran); then `next_probe` up to `breaking_cap`. A probe is `breaking_rounds` rounds on
+    the warm server and passes if every stream of every round completes and never runs
+    dry (worst playback lead >= 0); after a failed round the probe stops. The search
+    stops when the largest kept and the smallest failing counts are neighbours, at the
+    cap, or before a probe that would end past `breaking_budget_s` (estimated from the
+    previous probe's seconds per stream).
+    """
+    options = bench.options
+    client = bench.clients["ttsd"]
+    text = TEXTS["paragraph"]
+    await client.speak(text)  # warm-up
+    started = time.monotonic()
+    probes: list[dict[str, Any]] = []
+    good, bad = 0, None
+    count: int | None = min(options.burst, options.breaking_cap)
+    seconds_per_stream = 0.0
+    stopped_by_budget = False
+    while count is not None:
+        elapsed = time.monotonic() - started
+        reused = reuse is not None and reuse["count"] == count
+        if reuse is not None and reused:
+            result, seconds = reuse, 0.0
+        else:
+            estimate = seconds_per_stream * count * options.breaking_rounds
+            if probes and elapsed + estimate > options.breaking_budget_s:
+                stopped_by_budget = True
+                break
+            clock = time.monotonic()
+            result = await concurrent_rounds(
+                bench, client, count, options.breaking_rounds, text, stop_on_underrun=True
+            )
+            seconds = time.monotonic() - clock
+            seconds_per_stream = seconds / (count * result["rounds"])
+        ok = kept(result)
+        probe = {k: v for k, v in result.items() if k != "streams"}
+        probes.append(probe | {"kept": ok, "seconds": round(seconds, 1), "reused": reused})
+        stats = result["ttfa_s"]
+        print(
+            f"  breaking point: {count} streams {'kept' if ok else 'underran'} "
+            f"(worst lead {ms(result['worst_lead_s'])} ms, {result['starved_streams']} "
+            f"starved; TTFA p95 {ms(stats['p95'])} ms)",
+            file=sys.stderr,
+        )
+        if ok:
+            good = max(good, count)
+        else:
+            bad = count if bad is None else min(bad, count)
+        count = next_probe(good, bad, options.breaking_cap)
+    return {
+        "breaking_point": good,
+        "first_underrun": bad,
+        "exact": bad is not None and bad - good <= 1,
+        "capped": bad is None and good >= options.breaking_cap,
+        "stopped_by_budget": stopped_by_budget,
+        "cap": options.breaking_cap,
+        "rounds": options.breaking_rounds,
+        "budget_s": options.breaking_budget_s,
+        "seconds": round(time.monotonic() - started, 1),
+        "probes": probes,
+    }
 
 
 async def scenario_many(bench: Bench) -> dict[str, Any]:
@@ -996,7 +1142,7 @@ def _raise_fd_limit(wanted: int) -> None:
 async def systems(options: Options, wanted: set[str]) -> AsyncIterator[Bench]:
     """Start ttsd (and the peers) and load the raw engine; stop every server after."""
     with ExitStack() as stack:
-        _raise_fd_limit(options.connections + 256)
+        _raise_fd_limit(max(options.connections, options.burst, options.breaking_cap) + 256)
         print("starting ttsd serve...", file=sys.stderr)
         ttsd = stack.enter_context(running_ttsd(*options.ttsd_args, nofile=4096))
         clients: dict[str, Any] = {"ttsd": TtsdClient(ttsd.port)}
@@ -1039,6 +1185,11 @@ async def run_async(options: Options, wanted: Sequence[str]) -> dict[str, Any]:
             if "sweep" in network:
                 reuse = results.get("concurrent")
                 await timed("sweep", lambda: scenario_sweep(bench, reuse))
+            if "burst" in network:
+                await timed("burst", lambda: scenario_burst(bench))
+            if "breaking" in network:
+                burst = results.get("burst")
+                await timed("breaking", lambda: scenario_breaking(bench, burst))
             if "many" in network:
                 await timed("many", lambda: scenario_many(bench))
     if "memory" in wanted:
@@ -1082,7 +1233,7 @@ def checks(results: dict[str, Any]) -> list[Check]:
     paragraph = results.get("paragraph")
     if paragraph:
         for key, label, limit, what in (
-            ("paragraph", "1a", 1.1, "TTFA, paragraph in one message"),
+            ("paragraph", "1a", PARAGRAPH_GOAL, "TTFA, paragraph in one message"),
             ("clause", "1b", 0.7, "TTFA, clause-first paragraph in one message"),
         ):
             med = paragraph[key]["median_ttfa_s"]
@@ -1127,7 +1278,7 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 ttsd["ttfa_s"]["p95"],
                 wyoming["ttfa_s"]["p95"] if wyoming else None,
                 "wyoming p95",
-                0.25,
+                P95_VS_WYOMING_GOAL,
                 upper=True,
             )
         )
@@ -1139,8 +1290,8 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 f"{value:.1f}x" if value else "-",
                 f"raw 1 stream {reference:.1f}x",
                 value / reference if value else None,
-                ">= 0.90",
-                bool(value) and value / reference >= 0.9,
+                f">= {THROUGHPUT_GOAL:.2f}",
+                bool(value) and value / reference >= THROUGHPUT_GOAL,
             )
         )
         lead = ttsd["worst_lead_s"]
@@ -1153,6 +1304,35 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 None,
                 ">= 0 ms",
                 lead is not None and lead >= 0,
+            )
+        )
+    burst = results.get("burst")
+    if burst:
+        lead, stats = burst["worst_lead_s"], burst["ttfa_s"]
+        total = burst["count"] * burst["rounds"]
+        out.append(
+            Check(
+                "10.4a",
+                f"worst playback lead, {burst['count']} streams started at once "
+                f"({burst['starved_streams']} of {total} starved)",
+                f"{ms(lead)} ms",
+                f"TTFA p50 {ms(stats['p50'])} / p95 {ms(stats['p95'])} ms",
+                None,
+                ">= 0 ms",
+                lead is not None and kept(burst),
+            )
+        )
+    breaking = results.get("breaking")
+    if breaking:
+        out.append(
+            Check(
+                "10.4b",
+                "most simultaneous streams kept without underrun",
+                breaking_value(breaking),
+                breaking_reference(breaking),
+                None,
+                "report",
+                None,
             )
         )
     many = results.get("many")
@@ -1194,6 +1374,29 @@ def checks(results: dict[str, Any]) -> list[Check]:
             )
         )
     return out
+
+
+def breaking_value(breaking: dict[str, Any]) -> str:
+    """The breaking point as printed: exact, at least the cap, or a bracket."""
+    good, bad = breaking["breaking_point"], breaking["first_underrun"]
+    if breaking["capped"]:
+        return f">= {good} streams (the cap)"
+    if breaking["exact"]:
+        return f"{good} streams" if good else "none (1 stream underran)"
+    upper = "?" if bad is None else str(bad - 1)
+    return f"{good}-{upper} streams (time budget)"
+
+
+def breaking_reference(breaking: dict[str, Any]) -> str:
+    """The probe that underran first above the breaking point, if any."""
+    bad = breaking["first_underrun"]
+    for probe in breaking["probes"]:
+        if probe["count"] == bad:
+            stats = probe["ttfa_s"]
+            return (
+                f"{bad}: worst lead {ms(probe['worst_lead_s'])} ms, TTFA p95 {ms(stats['p95'])} ms"
+            )
+    return "-"
 
 
 def _ratio_check(
@@ -1366,6 +1569,62 @@ def render_details(results: dict[str, Any]) -> str:
             "TTFA (ms) against concurrent connections; 'lead': worst playback lead in ms "
             "(streams that starved)\n" + format_table(header, rows)
         )
+    burst = results.get("burst")
+    if burst:
+        stats = burst["ttfa_s"]
+        parts.append(
+            f"(issue 10, 4) ttsd, {burst['count']} streams started in the same instant, "
+            f"paragraph, {burst['rounds']} rounds\n"
+            + format_table(
+                ["TTFA p50", "p95", "max ms", "throughput", "worst lead ms (starved)", "done"],
+                [
+                    [
+                        ms(stats["p50"]),
+                        ms(stats["p95"]),
+                        ms(stats["max"]),
+                        f"{burst['throughput']:.1f}x" if burst["throughput"] else "-",
+                        f"{ms(burst['worst_lead_s'])} ({burst['starved_streams']})",
+                        f"{burst['completed']}/{burst['count'] * burst['rounds']}",
+                    ]
+                ],
+                left=0,
+            )
+        )
+    breaking = results.get("breaking")
+    if breaking:
+        rows = []
+        for probe in breaking["probes"]:
+            stats = probe["ttfa_s"]
+            rows.append(
+                [
+                    str(probe["count"]),
+                    f"{probe['rounds']}" + (" (burst)" if probe["reused"] else ""),
+                    "kept" if probe["kept"] else "underran",
+                    f"{ms(probe['worst_lead_s'])} ({probe['starved_streams']})",
+                    ms(stats["p50"]),
+                    ms(stats["p95"]),
+                    f"{probe['throughput']:.1f}x" if probe["throughput"] else "-",
+                    f"{probe['completed']}/{probe['count'] * probe['rounds']}",
+                ]
+            )
+        parts.append(
+            f"(issue 10, 4) breaking point: {breaking_value(breaking)} "
+            f"(probes in order; cap {breaking['cap']}, {breaking['rounds']} rounds a probe, "
+            f"{breaking['seconds']:.0f} s of {breaking['budget_s']:.0f})\n"
+            + format_table(
+                [
+                    "streams",
+                    "rounds",
+                    "result",
+                    "worst lead ms (starved)",
+                    "TTFA p50",
+                    "p95 ms",
+                    "throughput",
+                    "done",
+                ],
+                rows,
+            )
+        )
     many = results.get("many")
     if many:
         rows = []
@@ -1476,6 +1735,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--active", type=int, default=default.active, help="active contexts in 6 [32]"
     )
+    parser.add_argument(
+        "--burst", type=int, default=default.burst, help="streams started at once in burst [16]"
+    )
+    parser.add_argument(
+        "--burst-rounds", type=int, default=default.burst_rounds, help="rounds of burst [3]"
+    )
+    parser.add_argument(
+        "--breaking-cap",
+        type=int,
+        default=default.breaking_cap,
+        help=f"most streams the breaking-point search tries (at most {BREAKING_CAP_LIMIT}) [64]",
+    )
+    parser.add_argument(
+        "--breaking-rounds",
+        type=int,
+        default=default.breaking_rounds,
+        help="rounds per breaking-point probe; a probe passes if every round does [2]",
+    )
+    parser.add_argument(
+        "--breaking-budget",
+        type=float,
+        default=default.breaking_budget_s,
+        help="seconds the breaking-point search may take "
+        f"(at most {BREAKING_BUDGET_LIMIT_S:.0f}) [300]",
+    )
     parser.add_argument("--no-peers", action="store_true", help="ttsd and raw only")
     parser.add_argument(
         "--ttsd-args",
@@ -1502,11 +1786,34 @@ def options_from(args: argparse.Namespace) -> tuple[Options, list[str]]:
         idle=args.idle,
         active=args.active,
         peers=not args.no_peers,
+        burst=args.burst,
+        burst_rounds=args.burst_rounds,
+        breaking_cap=args.breaking_cap,
+        breaking_rounds=args.breaking_rounds,
+        breaking_budget_s=args.breaking_budget,
         ttsd_args=tuple(shlex.split(args.ttsd_args)),
     )
-    for name in ("runs", "concurrency", "rounds", "contexts", "connections", "idle", "active"):
+    for name in (
+        "runs",
+        "concurrency",
+        "rounds",
+        "contexts",
+        "connections",
+        "idle",
+        "active",
+        "burst",
+        "burst_rounds",
+        "breaking_cap",
+        "breaking_rounds",
+    ):
         if getattr(options, name) < 1:
-            raise SystemExit(f"--{name} must be at least 1")
+            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
+    if options.breaking_cap > BREAKING_CAP_LIMIT:
+        raise SystemExit(f"--breaking-cap must be at most {BREAKING_CAP_LIMIT}")
+    if not 0 < options.breaking_budget_s <= BREAKING_BUDGET_LIMIT_S:
+        raise SystemExit(
+            f"--breaking-budget must be above 0 and at most {BREAKING_BUDGET_LIMIT_S:.0f} s"
+        )
     return options, wanted
 
 
