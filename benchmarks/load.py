@@ -892,9 +892,8 @@ async def scenario_sweep(bench: Bench, reuse: dict[str, Any] | None) -> dict[str
 
 def kept(result: dict[str, Any]) -> bool:
     """A `concurrent_rounds` result in which every stream completed and none ran dry."""
-    return (
-        result["completed"] == result["count"] * result["rounds"] and result["starved_streams"] == 0
-    )
+    complete = result["completed"] == result["count"] * result["rounds"]
+    return bool(complete and result["starved_streams"] == 0)
 
 
 async def scenario_burst(bench: Bench) -> dict[str, Any]:
