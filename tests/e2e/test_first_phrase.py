@@ -6,20 +6,26 @@ complete; with `first_segment_delay_ms` (150 ms by default) the first text is cu
 a phrase-opening word ("Thanks for calling | our support line today."), design.md
 "max_buffer_delay_ms". Timing on a loaded machine is noisy, so the check is structural:
 the first segment's word timestamps are exactly the first phrase. The arrival times are
-in the failure messages.
+in the failure messages. The server decodes whole sentences here (`chunked_decoder` off):
+with the chunked decoder a segment's timestamps come a chunk at a time, and one frame no
+longer names a whole segment (tests/engines/test_piper_chunked.py covers that mode).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.e2e.speech import CARTESIA_VOICE, MIN_RECALL, output_format, speech_of
 from tests.support.asr import assert_recognized, assert_speech_like, normalize_words
+from tests.support.live_server import live_server
 from tests.support.wsclient import Client, of, request
+from ttsd.server.app import create_app
+from ttsd.server.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +39,19 @@ def _tokens(text: str) -> list[str]:
     """LLM-style tokens: the words, each after the first with its leading space."""
     words = text.split()
     return [words[0], *(" " + word for word in words[1:])]
+
+
+@pytest.fixture(scope="module")
+def whole_sentence_server() -> Iterator[str]:
+    """The real voice, each inference's audio as one chunk."""
+    with live_server(create_app(Settings(chunked_decoder=False))) as base:
+        yield base
+
+
+@pytest.fixture
+def client(whole_sentence_server: str) -> Iterator[Client]:
+    with Client(whole_sentence_server) as connection:
+        yield connection
 
 
 def test_a_slowly_streamed_first_sentence_starts_with_its_first_phrase(client: Client) -> None:

@@ -30,7 +30,8 @@ TEXTS = {"first": f"{COFFEE} {FOX}", "second": f"{JOE} {CALL}"}
 
 @pytest.fixture
 def threads_seen(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
-    """The cores the Piper engine was given for each sentence, in order."""
+    """The cores the Piper engine was given for each of its model runs, in order (with the
+    chunked decoder a sentence is an encoder run and one or more decoder windows)."""
     seen: list[int | None] = []
 
     def recording() -> int | None:
@@ -57,13 +58,13 @@ def test_two_streams_at_once_run_side_by_side_and_both_are_speech(
         first, second = TEXTS
         client.send(request(first, TEXTS[first], voice=CARTESIA_VOICE, output_format=fmt))
         # The second request comes while the first sentence (~100 ms) is being spoken.
-        wait_for(lambda: len(threads_seen) == 1, what="the first sentence in the engine")
+        wait_for(lambda: len(threads_seen) >= 1, what="the first sentence in the engine")
         client.send(request(second, TEXTS[second], voice=CARTESIA_VOICE, output_format=fmt))
         frames = client.until_all_done(*TEXTS, timeout=60)
     assert not [f for f in frames if f["type"] == "error"], frames
-    # Four sentences: the first started alone (two cores); at least one ran beside
+    # Four sentences: the first started alone (two cores); at least one step ran beside
     # another stream's (one core) while both were busy.
-    assert len(threads_seen) == 4 and threads_seen[0] == 2, threads_seen
+    assert len(threads_seen) >= 4 and threads_seen[0] == 2, threads_seen
     assert 1 in threads_seen[1:], threads_seen
     for context_id, text in TEXTS.items():
         speech = decode_speech(frames, context_id, fmt)
@@ -78,6 +79,6 @@ def test_a_lone_stream_runs_every_sentence_on_both_cores(
     with Client(two_core_server) as client:
         client.send(request("alone", TEXTS["first"], voice=CARTESIA_VOICE, output_format=fmt))
         frames = client.until_all_done("alone", timeout=60)
-    assert threads_seen == [2, 2]
+    assert len(threads_seen) >= 2 and set(threads_seen) == {2}, threads_seen
     speech = decode_speech(frames, "alone", fmt)
     assert_recognized(speech.pcm, RATE, TEXTS["first"], min_recall=MIN_RECALL)

@@ -262,6 +262,12 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     default=None,
     help="GET /metrics needs an API key too [default: public].",
 )
+@click.option(
+    "--chunked-decoder/--no-chunked-decoder",
+    default=None,
+    help="Speak a sentence's first audio before the whole sentence is synthesized (Piper "
+    "encoder + windowed decoder) [default: on].",
+)
 @click.pass_context
 def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
     """Run the server: WebSocket at /tts/websocket, REST at /tts/bytes, /tts/sse, /voices.

@@ -48,6 +48,7 @@ def build_registry(settings: Settings) -> EngineRegistry:
         shared_threads=shared_step_threads(settings.parallel_steps, settings.engine_threads),
         # The engine bounds its own steps too, for callers that bypass the segmenter (issue 8).
         max_step_chars=settings.limits.max_step_chars,
+        chunked=settings.chunked_decoder,
     )
     return EngineRegistry([engine], aliases=settings.aliases, strict_voices=settings.strict_voices)
 

@@ -113,6 +113,9 @@ class Settings:
     drain_timeout_s: Annotated[float, Ge(0), Le(24 * 3600)] = 20.0
     #: `GET /metrics` needs an API key too (by default it is public, like `/healthz`)
     metrics_require_key: bool = False
+    #: cut each Piper voice into an encoder and a decoder run in windows, so a stream's first
+    #: audio comes after a fraction of its first sentence (src/ttsd/engines/piper/chunked.py)
+    chunked_decoder: bool = True
 
     def __post_init__(self) -> None:
         if self.max_unread_bytes < 4 * self.max_audio_frame_bytes:
