@@ -481,3 +481,41 @@ def stop_on_sigterm() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, handler)
+
+
+# --- targets ------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """One line of the targets table."""
+
+    id: str
+    what: str
+    value: str
+    reference: str
+    ratio: float | None
+    target: str
+    ok: bool | None
+
+    @property
+    def verdict(self) -> str:
+        return "-" if self.ok is None else ("PASS" if self.ok else "FAIL")
+
+
+def render_checks(items: Sequence[Check]) -> str:
+    """The targets as a plain-text table (load.py, latency.py and run_all.py print it)."""
+    header = ["#", "target", "ttsd", "reference", "ratio", "target", "result"]
+    rows = [
+        [
+            c.id,
+            c.what,
+            c.value,
+            c.reference,
+            "-" if c.ratio is None else f"{c.ratio:.3f}",
+            c.target,
+            c.verdict,
+        ]
+        for c in items
+    ]
+    return format_table(header, rows, left=4)

@@ -69,6 +69,7 @@ from typing import Any
 from benchlib import (
     VOICE_RATE,
     BenchmarkError,
+    Check,
     Measure,
     Sample,
     format_table,
@@ -76,6 +77,7 @@ from benchlib import (
     machine_lines,
     make_sample,
     raw_piper,
+    render_checks,
     running_ttsd,
     stop_on_sigterm,
     ttsd_package_dir,
@@ -124,19 +126,6 @@ class Baseline:
 
     pythonpath: str
     label: str
-
-
-@dataclass(frozen=True, slots=True)
-class Goal:
-    """One target checked from this script's medians (the fields of load.py's `Check`)."""
-
-    id: str
-    what: str
-    value: str
-    reference: str
-    ratio: float | None
-    target: str
-    ok: bool | None
 
 
 @dataclass(slots=True)
@@ -295,18 +284,18 @@ def _rtf(sample: Sample) -> float:
     return sample.rtf
 
 
-def goals(results: list[Series], baseline_label: str = "baseline") -> list[Goal]:
+def goals(results: list[Series], baseline_label: str = "baseline") -> list[Check]:
     """Issue 10's targets that this script measures: first audio of the long sentence
     against raw Piper's whole sentence (target 1) and, with a baseline build, each text's
     total time and RTF against that build's (target 6)."""
     by = {(s.system, s.text): s for s in results}
-    out: list[Goal] = []
+    out: list[Check] = []
     raw, socket = by.get((RAW, LONG)), by.get((SOCKET, LONG))
     if raw is not None and socket is not None:
         ttfa, whole = socket.median(_ttfa), raw.median(_total)
         ratio = ttfa / whole
         out.append(
-            Goal(
+            Check(
                 "10.1",
                 f"TTFA, {len(LONG_SENTENCE.split())}-word sentence, no clause, one message",
                 f"{_ms(ttfa)} ms",
@@ -325,7 +314,7 @@ def goals(results: list[Series], baseline_label: str = "baseline") -> list[Goal]
             # the engine alone does with a long sentence.
             value = engine.median(_ttfa)
             out.append(
-                Goal(
+                Check(
                     "10.1e",
                     "same, ttsd engine in-process (no server cut)",
                     f"{_ms(value)} ms",
@@ -343,7 +332,7 @@ def goals(results: list[Series], baseline_label: str = "baseline") -> list[Goal]
         rtf = new.median(_rtf) / old.median(_rtf)
         worst = max(total, rtf)
         out.append(
-            Goal(
+            Check(
                 f"10.6-{text}",
                 f"lone request, {text}: total and RTF vs {baseline_label} (larger ratio)",
                 f"{_ms(new.median(_total))} ms, RTF {new.median(_rtf):.3f}",
@@ -354,24 +343,6 @@ def goals(results: list[Series], baseline_label: str = "baseline") -> list[Goal]
             )
         )
     return out
-
-
-def render_goals(items: list[Goal]) -> str:
-    """The targets as a plain-text table (the layout of run_all.py's)."""
-    header = ["#", "target", "ttsd", "reference", "ratio", "target", "result"]
-    rows = [
-        [
-            g.id,
-            g.what,
-            g.value,
-            g.reference,
-            "-" if g.ratio is None else f"{g.ratio:.3f}",
-            g.target,
-            "-" if g.ok is None else ("PASS" if g.ok else "FAIL"),
-        ]
-        for g in items
-    ]
-    return format_table(header, rows, left=4)
 
 
 def render_baseline(results: list[Series], label: str) -> str:
@@ -501,7 +472,7 @@ def report(info: dict[str, Any], results: list[Series], runs: int, pause: float)
         lines += ["", render_baseline(results, baseline["label"])]
     items = goals(results, baseline["label"] if baseline else "baseline")
     if items:
-        lines += ["", "issue 10's targets measured here", render_goals(items)]
+        lines += ["", "issue 10's targets measured here", render_checks(items)]
     return "\n".join(lines)
 
 

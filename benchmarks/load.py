@@ -91,6 +91,7 @@ from benchlib import (
     LOOPBACK,
     VOICE_RATE,
     BenchmarkError,
+    Check,
     CpuMeter,
     ServerProcess,
     format_table,
@@ -102,6 +103,7 @@ from benchlib import (
     model_path,
     ms,
     percentile,
+    render_checks,
     running_process,
     running_ttsd,
     stop_on_sigterm,
@@ -1209,23 +1211,6 @@ def run(options: Options, wanted: Sequence[str]) -> tuple[dict[str, Any], dict[s
 # --- targets and tables ------------------------------------------------------------------
 
 
-@dataclass
-class Check:
-    """One line of the targets table."""
-
-    id: str
-    what: str
-    value: str
-    reference: str
-    ratio: float | None
-    target: str
-    ok: bool | None
-
-    @property
-    def verdict(self) -> str:
-        return "-" if self.ok is None else ("PASS" if self.ok else "FAIL")
-
-
 def checks(results: dict[str, Any]) -> list[Check]:
     """Issue 4's targets, from whatever scenarios ran."""
     out: list[Check] = []
@@ -1419,23 +1404,6 @@ def _ratio_check(
         f"{'<=' if upper else '>='} {limit:.2f}",
         ok,
     )
-
-
-def render_checks(items: Sequence[Check]) -> str:
-    header = ["#", "target", "ttsd", "reference", "ratio", "target", "result"]
-    rows = [
-        [
-            c.id,
-            c.what,
-            c.value,
-            c.reference,
-            "-" if c.ratio is None else f"{c.ratio:.3f}",
-            c.target,
-            c.verdict,
-        ]
-        for c in items
-    ]
-    return format_table(header, rows, left=4)
 
 
 def render_details(results: dict[str, Any]) -> str:

@@ -25,18 +25,16 @@ from typing import Any
 
 import latency
 import load
-from benchlib import stop_on_sigterm
+from benchlib import Check, render_checks, stop_on_sigterm
 from plot import DEFAULT_OUT, note_for, plot
 
 
-def latency_checks(
-    results: list[latency.Series], baseline_label: str = "baseline"
-) -> list[load.Check]:
+def latency_checks(results: list[latency.Series], baseline_label: str = "baseline") -> list[Check]:
     """latency.py's socket rows as report-only lines (no target in issue 4), then issue
     10's targets that latency.py measures (`latency.goals`: the long sentence, and the
     baseline build's total time and RTF when one was measured)."""
     by = {(s.system, s.text): s for s in results}
-    out: list[load.Check] = []
+    out: list[Check] = []
     for text in latency.TEXTS:
         raw, socket = by.get((latency.RAW, text)), by.get(("ttsd socket 22050", text))
         if raw is None or socket is None:
@@ -44,7 +42,7 @@ def latency_checks(
         ttfa = socket.median(lambda s: s.ttfa_s)
         raw_ttfa = raw.median(lambda s: s.ttfa_s)
         out.append(
-            load.Check(
+            Check(
                 f"L-{text}",
                 f"latency.py: TTFA, {text}, one request (22050 Hz)",
                 f"{ttfa * 1000:.0f} ms",
@@ -54,7 +52,7 @@ def latency_checks(
                 None,
             )
         )
-    out += [load.Check(**asdict(goal)) for goal in latency.goals(results, baseline_label)]
+    out += latency.goals(results, baseline_label)
     return out
 
 
@@ -72,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_sigterm()
     document: dict[str, Any] = {}
     sections: list[str] = []
-    extra: list[load.Check] = []
+    extra: list[Check] = []
     try:
         if not args.skip_latency:
             print("== latency.py ==", file=sys.stderr)
@@ -101,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     sections.append(
         "== targets: issue 4's, with issue 10's goals, and issue 10's new ones (10.x) "
         "(ratios of medians/percentiles measured in this run) ==\n"
-        + load.render_checks(items)
+        + render_checks(items)
         + f"\n{passed} passed, {len(failed)} failed"
         + (f": {', '.join(failed)}" if failed else "")
     )
