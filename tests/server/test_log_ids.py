@@ -15,21 +15,9 @@ from typing import Any
 import pytest
 
 from tests.support.checks import next_error
-from tests.support.tone_engine import ToneEngine
+from tests.support.tone_engine import FaultyToneEngine, ToneEngine
 from tests.support.wsclient import Client, request
-from ttsd.engines.base import AudioChunk, SynthesisOptions
 from ttsd.server.logs import JsonFormatter, RedactingFilter
-
-
-class FaultyToneEngine(ToneEngine):
-    """The word "crash" raises: a context error the server logs from the context's task."""
-
-    def synthesize(
-        self, text: str, voice_id: str, options: SynthesisOptions
-    ) -> Iterator[AudioChunk]:
-        if "crash" in text.split():
-            raise RuntimeError("engine bug")
-        yield from super().synthesize(text, voice_id, options)
 
 
 @pytest.fixture

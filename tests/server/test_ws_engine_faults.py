@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.support.checks import assert_error_frame, assert_fails_alone, next_error
-from tests.support.tone_engine import ToneEngine
+from tests.support.tone_engine import FaultyToneEngine, ToneEngine
 from tests.support.wsclient import Client, request
-from ttsd.engines.base import AudioChunk, SynthesisOptions
-
-
-class FaultyToneEngine(ToneEngine):
-    """A tone engine with a bug: the word "crash" raises a plain RuntimeError."""
-
-    def synthesize(
-        self, text: str, voice_id: str, options: SynthesisOptions
-    ) -> Iterator[AudioChunk]:
-        if "crash" in text.split():
-            raise RuntimeError("engine bug")
-        yield from super().synthesize(text, voice_id, options)
 
 
 @pytest.fixture

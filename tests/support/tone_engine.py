@@ -76,6 +76,19 @@ class ToneEngine(Engine):
             self.sentences_done += 1
 
 
+class FaultyToneEngine(ToneEngine):
+    """A tone engine with a bug: the word "crash" raises a plain RuntimeError (not an
+    `EngineError`), as an engine that breaks in an unexpected way would."""
+
+    def synthesize(
+        self, text: str, voice_id: str, options: SynthesisOptions
+    ) -> Iterator[AudioChunk]:
+        """As `ToneEngine.synthesize`, unless the text has the word "crash"."""
+        if "crash" in text.split():
+            raise RuntimeError("engine bug")
+        yield from super().synthesize(text, voice_id, options)
+
+
 def _tones(words: list[str], frequency: float, options: SynthesisOptions) -> AudioChunk:
     per_word = int(TONE_RATE * WORD_SECONDS / options.speed)
     t = np.arange(per_word * len(words)) / TONE_RATE
