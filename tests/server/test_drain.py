@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
+from tests.support.checks import close_code, wait_for_status
 from tests.support.live_server import DrainingServe, draining_server
 from tests.support.tone_engine import TONE_RATE, WORD_SECONDS, ToneEngine
 from tests.support.wsclient import Client, audio, of, request
@@ -67,25 +68,6 @@ def held_server(drain_timeout_s: float = 20.0, **settings: object) -> Iterator[H
             yield Held(served, engine)
         finally:
             engine.gate.set()
-
-
-def wait_for_status(url: str, status: int, timeout: float = 5.0) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = httpx.get(url)
-        if response.status_code == status or time.monotonic() > deadline:
-            return response
-        time.sleep(0.02)
-
-
-def close_code(client: Client, timeout: float = 10.0) -> int | None:
-    """The close code the server ends `client`'s connection with (frames before it are
-    kept in `client.frames`)."""
-    try:
-        while True:
-            client.recv(timeout)
-    except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
 
 
 def test_readiness_fails_at_once_and_liveness_stays() -> None:

@@ -6,6 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+from websockets.exceptions import ConnectionClosed
+
 from tests.support.tone_engine import TONE_RATE, WORD_SECONDS
 from tests.support.wsclient import Client, audio, of, request
 
@@ -24,6 +27,26 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10, what: str = "co
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.005)
+
+
+def wait_for_status(url: str, status: int, timeout: float = 5.0) -> httpx.Response:
+    """`GET url` until it answers `status` or `timeout` seconds pass; the last response."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(url)
+        if response.status_code == status or time.monotonic() > deadline:
+            return response
+        time.sleep(0.02)
+
+
+def close_code(client: Client, timeout: float = 10.0) -> int | None:
+    """The code the server closes `client`'s connection with, which must come next: a
+    frame before it fails the test."""
+    try:
+        frame = client.recv(timeout)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    raise AssertionError(f"a frame where the close was expected: {frame}")
 
 
 def assert_error_frame(
