@@ -73,15 +73,21 @@ def test_control_characters_are_escaped_and_a_long_message_cut() -> None:
     assert len(line) < MAX_MESSAGE_CHARS + 40 and line.endswith(f"({40_005} chars)")
 
 
-def test_a_traceback_stays_whole_and_is_redacted() -> None:
+def failed_request() -> logging.LogRecord:
+    """A record of an exception whose text quotes a key (as a logged request might)."""
+
     def fail() -> None:
         raise ValueError(f"bad header\nAuthorization: Bearer {KEY}")
 
     try:
         fail()
     except ValueError:
-        rec = record("request failed", exc=True)
-    text = rendered(rec)
+        return record("request failed", exc=True)
+    raise AssertionError("fail() did not raise")
+
+
+def test_a_traceback_stays_whole_and_is_redacted() -> None:
+    text = rendered(failed_request())
     assert text.startswith("request failed\nTraceback (most recent call last):\n")
     assert "in fail\n" in text and "Authorization: ***" in text and KEY not in text
 
@@ -172,14 +178,7 @@ def test_json_fixed_keys_win_and_noise_is_dropped() -> None:
 
 
 def test_json_exception_is_one_redacted_string() -> None:
-    def fail() -> None:
-        raise ValueError(f"bad header\nAuthorization: Bearer {KEY}")
-
-    try:
-        fail()
-    except ValueError:
-        rec = record("request failed", exc=True)
-    line = json_line(rec)
+    line = json_line(failed_request())
     assert line["message"] == "request failed"
     assert line["exception"].startswith("Traceback (most recent call last):\n")
     assert "Authorization: ***" in line["exception"] and KEY not in json.dumps(line)
