@@ -163,9 +163,10 @@ class WebSocketSession:
                 writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             if unread is not None:
-                await self._close_unread(unread)
+                reason = f"too many unread replies ({unread} bytes); read your socket"
+                await self._close(1008, reason)
             elif self._restarting:
-                await self._close_restarting()
+                await self._close(CLOSE_CODE, CLOSE_REASON)
 
     def begin_drain(self) -> None:
         """The server drains: close with 1012 once no context is live (now, if none is).
@@ -199,11 +200,6 @@ class WebSocketSession:
         if not self._restarting:
             self._restarting = True
             self._interrupt_read()
-
-    async def _close_restarting(self) -> None:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(UNREAD_CLOSE_TIMEOUT_S):
-                await self._ws.close(code=CLOSE_CODE, reason=CLOSE_REASON)
 
     def wake(self) -> None:
         """Core state changed: recompute the next deadline."""
@@ -248,14 +244,13 @@ class WebSocketSession:
             self._interrupted = True
             self._reader.cancel()
 
-    async def _close_unread(self, unread: int) -> None:
+    async def _close(self, code: int, reason: str) -> None:
         # The close frame queues behind the replies already in the transport, so a client
         # that never reads never gets it: wait as long as uvicorn waits for a closing
         # handshake, then let the server drop the connection.
-        reason = f"too many unread replies ({unread} bytes); read your socket"
         with contextlib.suppress(Exception):
             async with asyncio.timeout(UNREAD_CLOSE_TIMEOUT_S):
-                await self._ws.close(code=1008, reason=reason)
+                await self._ws.close(code=code, reason=reason)
 
     def forget(self, runner: ContextRunner) -> None:
         """A runner finished its context."""
