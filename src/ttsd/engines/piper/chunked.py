@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +46,7 @@ CALIBRATION_TEXT = (
 )
 
 Array = npt.NDArray[np.float32]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,13 @@ class SplitSessions:
     ) -> tuple[Array, npt.NDArray[np.generic] | None]:
         """The latent `(1, channels, frames)` of one inference, and the model's per-id
         durations in frames (None when the voice has no alignment output)."""
-        latent, *extra = _pick(self.encoders, threads).run(None, dict(feeds))
+        latent, *extra = for_threads(self.encoders, threads).run(None, dict(feeds))
         return latent, (extra[0] if extra else None)
 
     def decode(self, threads: int | None, latent: Array, window: Window) -> Array:
         """The audio of one window of the latent (decoded with its context, then trimmed)."""
         piece = latent[:, :, window.context_start : window.context_end]
-        audio = _pick(self.decoders, threads).run(None, {self.latent: piece})[0]
+        audio = for_threads(self.decoders, threads).run(None, {self.latent: piece})[0]
         return np.asarray(audio, dtype=np.float32).reshape(-1)[window.trim(self.hop)]
 
     def windows(self, latent: Array, sample_rate: int, *, first: bool) -> Iterator[Window]:
@@ -85,13 +87,13 @@ class SplitSessions:
         peak = 0.0
         for one in feeds:
             latent, _ = self.encode(None, one)
-            audio = _pick(self.decoders, None).run(None, {self.latent: latent})[0]
+            audio = for_threads(self.decoders, None).run(None, {self.latent: latent})[0]
             peak = max(peak, float(np.max(np.abs(audio))))
         return 1.0 / peak if peak > 1e-6 else 1.0
 
 
-def _pick(
-    sessions: Mapping[int, onnxruntime.InferenceSession], threads: int | None
-) -> onnxruntime.InferenceSession:
-    session = sessions.get(threads) if threads is not None else None
-    return session or next(iter(sessions.values()))
+def for_threads(by_threads: Mapping[int, T], threads: int | None) -> T:
+    """What `by_threads` has for a step that may use `threads` cores: its entry for that
+    count, else the first (the default), as when the scheduler gives no count."""
+    found = by_threads.get(threads) if threads is not None else None
+    return found if found is not None else next(iter(by_threads.values()))

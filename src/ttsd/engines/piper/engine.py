@@ -53,7 +53,7 @@ from ttsd.engines.piper.alignment import (
     WordSpan,
     align_words,
 )
-from ttsd.engines.piper.chunked import CALIBRATION_TEXT, SplitSessions
+from ttsd.engines.piper.chunked import CALIBRATION_TEXT, SplitSessions, for_threads
 from ttsd.engines.piper.split import split_model
 from ttsd.engines.piper.voices import PiperVoiceFile
 from ttsd.text.steps import step_end
@@ -108,8 +108,7 @@ class _LoadedVoice:
 
     def for_step(self, threads: int | None) -> PiperVoice:
         """The session for a step that may use `threads` cores."""
-        voice = self.by_threads.get(threads) if threads is not None else None
-        return voice or next(iter(self.by_threads.values()))
+        return for_threads(self.by_threads, threads)
 
 
 class PiperEngine(Engine):
