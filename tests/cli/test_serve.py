@@ -285,7 +285,7 @@ SAMPLES: dict[str, Any] = {
     "access_log": False,
     "drain_timeout_s": 7.5,
     "metrics_require_key": True,
-    "chunked_decoder": True,
+    "chunked_decoder": False,
     "max_message_bytes": 5000,
     "max_transcript_chars": 100,
     "max_context_id_chars": 40,

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from tests.support.asr import assert_recognized, assert_speech_like, rms
-from ttsd.engines.base import AudioChunk, SynthesisOptions
+from ttsd.engines.base import AudioChunk, SynthesisOptions, running_with_threads
 from ttsd.engines.piper import PiperEngine, default_voice_file
-from ttsd.engines.piper.chunked import CHUNK_S, FIRST_CHUNK_S
+from ttsd.engines.piper.chunked import CHUNK_S, FIRST_CHUNK_S, window_seconds
+from ttsd.engines.piper.split import CONTEXT_FRAMES
 from ttsd.text.words import split_words
 
 VOICE = "en_US-joe-medium"
@@ -124,3 +125,36 @@ def test_volume_and_speed_still_apply(engines: tuple[PiperEngine, PiperEngine]) 
     )
     assert 0.35 < rms(quiet) / rms(loud) < 0.65
     assert slow.size > 1.3 * loud.size
+
+
+@pytest.mark.parametrize("lead", [0.0, 0.5, 10.0])
+def test_each_window_follows_the_listeners_lead(
+    engines: tuple[PiperEngine, PiperEngine], lead: float
+) -> None:
+    """In the server each step knows how much audio its listener holds (`step_lead`): a
+    window is twice that, between the first-chunk and the longest size."""
+    chunked, _ = engines
+    chunks = chunked.synthesize(LONG, VOICE, SynthesisOptions())
+    with running_with_threads(1, lead):
+        durations = [chunk.duration for chunk in chunks]
+    expected = window_seconds(lead, first=False)
+    assert expected == {0.0: FIRST_CHUNK_S, 0.5: 1.0, 10.0: CHUNK_S}[lead]
+    # Each inference's last window takes what is left (up to half a window more, or up to
+    # its context: 2 x 12 frames of 256 samples); the others are the size asked for.
+    context_s = 2 * CONTEXT_FRAMES * 256 / 22050
+    assert max(durations) <= expected + max(expected / 2, context_s) + 0.02, durations
+    assert sum(abs(d - expected) < 0.02 for d in durations) >= len(durations) - 2, durations
+    assert sum(durations) > 8.0
+
+
+def test_a_window_is_sized_when_its_step_runs(engines: tuple[PiperEngine, PiperEngine]) -> None:
+    """The lead is read at each step, not when the inference starts."""
+    chunked, _ = engines
+    chunks = chunked.synthesize(LONG, VOICE, SynthesisOptions())
+    with running_with_threads(1, 0.0):
+        first = next(chunks)
+    with running_with_threads(1, 10.0):
+        second = next(chunks)
+    chunks.close()
+    assert first.duration == pytest.approx(FIRST_CHUNK_S, abs=0.02)
+    assert second.duration >= CHUNK_S - 0.02

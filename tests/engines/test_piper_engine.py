@@ -1,4 +1,6 @@
-"""The Piper engine with the real default voice."""
+"""The Piper engine with the real default voice, speaking whole sentences (`chunked=False`;
+the encoder and chunked decoder, the default, are tested in test_piper_chunked.py and end to
+end through the server)."""
 
 from collections.abc import Iterator
 
@@ -16,7 +18,7 @@ TEXT = "Good morning, everyone. It was 3.5 degrees in the U.S. today!"
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[PiperEngine]:
-    engine = PiperEngine([default_voice_file()])
+    engine = PiperEngine([default_voice_file()], chunked=False)
     engine.load()
     yield engine
 

@@ -161,6 +161,9 @@ def test_a_decoder_that_reads_two_tensors_is_not_cut() -> None:
         # A last sliver shorter than half a chunk joins the chunk before it.
         (145, (40, 100), [(0, 40), (40, 145)]),
         (95, (40,), [(0, 40), (40, 95)]),
+        # ... and so does one no longer than its context would be (2 x 12 frames).
+        (62, (40,), [(0, 62)]),
+        (66, (40,), [(0, 40), (40, 66)]),
     ],
 )
 def test_windows_cover_every_frame_once_in_order(
@@ -171,6 +174,24 @@ def test_windows_cover_every_frame_once_in_order(
     for window in got:
         assert window.context_start == max(0, window.start - CONTEXT_FRAMES)
         assert window.context_end == min(frames, window.end + CONTEXT_FRAMES)
+
+
+def test_window_sizes_are_read_as_the_windows_are_asked_for() -> None:
+    """A generator of sizes is read one size per window, when that window is asked for
+    (the chunked decoder sizes each window by its step's lead)."""
+    asked: list[int] = []
+
+    def sizes() -> Iterator[int]:
+        for size in (10, 30, 50):
+            asked.append(size)
+            yield size
+
+    chunks = windows(200, sizes())
+    assert asked == []
+    assert (next(chunks).start, asked) == (0, [10])
+    assert (next(chunks).end, asked) == (40, [10, 30])
+    # The last size repeats once the sizes run out.
+    assert [(w.start, w.end) for w in chunks] == [(40, 90), (90, 140), (140, 200)]
 
 
 def test_a_window_trims_its_context() -> None:

@@ -15,7 +15,7 @@ from tests.support.metrics import scrape
 from tests.support.tone_engine import ToneEngine
 from tests.support.wsclient import Client, request
 from ttsd.server.load import LOAD_WINDOW_S, LoadMeter
-from ttsd.server.scheduler import Priority, Scheduler
+from ttsd.server.scheduler import Scheduler
 
 
 class FakeClock:
@@ -99,10 +99,7 @@ def test_bad_arguments_are_refused() -> None:
 async def test_the_scheduler_counts_running_and_waiting_steps() -> None:
     scheduler = Scheduler(2, 1)
     gate = threading.Event()
-    steps = [
-        asyncio.create_task(scheduler.run(lambda: gate.wait(10), Priority.STREAMING))
-        for _ in range(4)
-    ]
+    steps = [asyncio.create_task(scheduler.run(lambda: gate.wait(10))) for _ in range(4)]
     while scheduler.running < 2:
         await asyncio.sleep(0.01)
     assert (scheduler.running, scheduler.queued, scheduler.load.demand) == (2, 2, 4)
@@ -119,7 +116,7 @@ async def test_a_lone_step_holds_every_slot() -> None:
     scheduler = Scheduler(2, 2)  # a lone step runs on both cores
     gate = threading.Event()
     with scheduler.stream():
-        step = asyncio.create_task(scheduler.run(lambda: gate.wait(10), Priority.STREAMING))
+        step = asyncio.create_task(scheduler.run(lambda: gate.wait(10)))
         while scheduler.running < 1:
             await asyncio.sleep(0.01)
         assert scheduler.load.demand == 2

@@ -1,21 +1,22 @@
-"""Priority scheduling of synthesis steps on worker threads."""
+"""Scheduling of synthesis steps on worker threads by urgency."""
 
 import asyncio
-import math
 import threading
+import time
 
 import pytest
 
-from ttsd.engines.base import step_threads
+from ttsd.engines.base import step_lead, step_threads
 from ttsd.server.log_context import CONTEXT_ID, REQUEST_ID
-from ttsd.server.scheduler import Priority, Scheduler, shared_step_threads
+from ttsd.server.scheduler import Scheduler, shared_step_threads
 from ttsd.server.synthesis import Playback
+from ttsd.server.urgency import FIRST_AUDIO, Urgency
 
 
 async def test_steps_run_off_the_event_loop_and_return_their_result() -> None:
     scheduler = Scheduler(2)
     loop_thread = threading.get_ident()
-    assert await scheduler.run(threading.get_ident, Priority.STREAMING) != loop_thread
+    assert await scheduler.run(threading.get_ident, _playing()) != loop_thread
     scheduler.shutdown()
 
 
@@ -23,14 +24,14 @@ async def test_first_audio_work_jumps_the_queue() -> None:
     scheduler = Scheduler(1)
     release = threading.Event()
     order: list[str] = []
-    blocker = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
     await asyncio.sleep(0.01)
     streaming = [
-        asyncio.create_task(scheduler.run(lambda i=i: order.append(f"s{i}"), Priority.STREAMING))
+        asyncio.create_task(scheduler.run(lambda i=i: order.append(f"s{i}"), _playing()))
         for i in range(3)
     ]
     await asyncio.sleep(0.01)
-    first = asyncio.create_task(scheduler.run(lambda: order.append("first"), Priority.FIRST_AUDIO))
+    first = asyncio.create_task(scheduler.run(lambda: order.append("first"), FIRST_AUDIO))
     await asyncio.sleep(0.01)
     assert scheduler.queued == 4 and scheduler.running == 1
     release.set()
@@ -43,13 +44,13 @@ async def test_first_audio_work_jumps_the_queue() -> None:
 async def test_a_cancelled_step_keeps_its_slot_until_its_thread_finishes() -> None:
     scheduler = Scheduler(1)
     release = threading.Event()
-    running = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    running = asyncio.create_task(scheduler.run(release.wait, _playing()))
     await asyncio.sleep(0.01)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
     started = threading.Event()
-    waiting = asyncio.create_task(scheduler.run(started.set, Priority.FIRST_AUDIO))
+    waiting = asyncio.create_task(scheduler.run(started.set, FIRST_AUDIO))
     await asyncio.sleep(0.05)
     assert not started.is_set(), "two steps would run on a one-worker scheduler"
     release.set()
@@ -61,12 +62,12 @@ async def test_a_cancelled_step_keeps_its_slot_until_its_thread_finishes() -> No
 async def test_a_cancelled_waiter_does_not_take_a_slot() -> None:
     scheduler = Scheduler(1)
     release = threading.Event()
-    blocker = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
     await asyncio.sleep(0.01)
-    abandoned = asyncio.create_task(scheduler.run(lambda: "x", Priority.FIRST_AUDIO))
+    abandoned = asyncio.create_task(scheduler.run(lambda: "x", FIRST_AUDIO))
     await asyncio.sleep(0.01)
     abandoned.cancel()
-    later = asyncio.create_task(scheduler.run(lambda: "later", Priority.STREAMING))
+    later = asyncio.create_task(scheduler.run(lambda: "later", _playing()))
     release.set()
     assert await later == "later"
     await blocker
@@ -81,8 +82,8 @@ async def test_errors_in_steps_reach_the_caller_and_free_the_slot() -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        await scheduler.run(fail, Priority.STREAMING)
-    assert await scheduler.run(lambda: 7, Priority.STREAMING) == 7
+        await scheduler.run(fail, _playing())
+    assert await scheduler.run(lambda: 7, _playing()) == 7
     scheduler.shutdown()
 
 
@@ -91,21 +92,25 @@ def test_at_least_one_worker() -> None:
         Scheduler(0)
 
 
+def _playing(lead: float = 100.0, cost: float = 0.0) -> Urgency:
+    """A playing stream whose listener holds `lead` seconds from now."""
+    return Urgency(dry_at=time.monotonic() + lead, cost=cost)
+
+
 async def test_streaming_steps_run_earliest_deadline_first() -> None:
-    """Among streams, the one whose listener runs dry first is served first."""
+    """Among streams with audio in hand, the one whose listener runs dry first is served
+    first; a stream before its first audio goes before them all."""
     scheduler = Scheduler(1)
     release = threading.Event()
     order: list[str] = []
-    blocker = asyncio.create_task(scheduler.run(release.wait, Priority.STREAMING))
+    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
     await asyncio.sleep(0.01)
     steps = [
-        asyncio.create_task(
-            scheduler.run(lambda name=name: order.append(name), Priority.STREAMING, deadline)
-        )
-        for name, deadline in [("late", 30.0), ("soon", 10.0), ("middle", 20.0)]
+        asyncio.create_task(scheduler.run(lambda name=name: order.append(name), _playing(lead)))
+        for name, lead in [("late", 30.0), ("soon", 10.0), ("middle", 20.0)]
     ]
     await asyncio.sleep(0.01)
-    first = asyncio.create_task(scheduler.run(lambda: order.append("first"), Priority.FIRST_AUDIO))
+    first = asyncio.create_task(scheduler.run(lambda: order.append("first"), FIRST_AUDIO))
     await asyncio.sleep(0.01)
     release.set()
     await asyncio.gather(blocker, first, *steps)
@@ -113,16 +118,116 @@ async def test_streaming_steps_run_earliest_deadline_first() -> None:
     scheduler.shutdown()
 
 
-def test_playback_deadline_follows_the_audio_produced() -> None:
+async def test_a_listener_about_to_run_dry_goes_before_first_audio() -> None:
+    """A playing stream whose step must start now (its lead, less the step's cost and the
+    longest recent step, is gone) goes before new streams; one with time to spare after."""
+    scheduler = Scheduler(1)
+    release = threading.Event()
+    order: list[str] = []
+    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
+    await asyncio.sleep(0.01)
+    new = [
+        asyncio.create_task(scheduler.run(lambda i=i: order.append(f"new{i}"), FIRST_AUDIO))
+        for i in range(2)
+    ]
+    await asyncio.sleep(0.01)
+    # 0.5 s in hand but a step costs 0.6 s: it must start at once.
+    urgent = asyncio.create_task(
+        scheduler.run(lambda: order.append("urgent"), _playing(lead=0.5, cost=0.6))
+    )
+    relaxed = asyncio.create_task(
+        scheduler.run(lambda: order.append("relaxed"), _playing(lead=5.0, cost=0.6))
+    )
+    await asyncio.sleep(0.01)
+    assert scheduler.queued == 4
+    release.set()
+    await asyncio.gather(blocker, urgent, relaxed, *new)
+    assert order == ["urgent", "new0", "new1", "relaxed"]
+    scheduler.shutdown()
+
+
+async def test_the_longest_recent_step_counts_against_a_listeners_lead() -> None:
+    """A step may have to wait for a running one: after a 0.3 s step, a listener with 0.25 s
+    in hand must start at once even for a free step."""
+    scheduler = Scheduler(1)
+    await scheduler.run(lambda: time.sleep(0.3), FIRST_AUDIO)
+    longest = scheduler.costs.longest
+    assert 0.3 <= longest < 1.0
+    assert scheduler.costs.first == longest  # the only first-audio step so far
+    assert _playing(lead=0.25).start_by(longest) < time.monotonic()
+    with pytest.raises(ValueError, match="first audio"):
+        FIRST_AUDIO.start_by(longest)
+    # It decays step by step once steps are short again.
+    for _ in range(5):
+        await scheduler.run(lambda: None, _playing())
+    assert scheduler.costs.longest < 0.3
+    assert scheduler.costs.first == longest  # only steps before first audio move it
+    scheduler.shutdown()
+
+
+async def test_a_playing_stream_between_two_steps_keeps_its_worker_from_a_new_stream() -> None:
+    """When a new stream's first step does not fit (server/urgency.py), the worker a
+    playing stream just left waits for that stream's next step instead of going to it."""
+    scheduler = Scheduler(1)
+    await scheduler.run(lambda: time.sleep(0.2), FIRST_AUDIO)  # a first step costs 0.2 s
+    dry_at = time.monotonic() + 0.4  # less than a first step, this one's and one to wait for
+    order: list[str] = []
+    with scheduler.stream(lambda: Urgency(dry_at=dry_at, cost=0.05)) as playing:
+        gate = threading.Event()
+        step = asyncio.create_task(playing.run(lambda: (gate.wait(5), order.append("p1"))))
+        await asyncio.sleep(0.01)
+        new = asyncio.create_task(scheduler.run(lambda: order.append("new"), FIRST_AUDIO))
+        await asyncio.sleep(0.01)
+        assert scheduler.queued == 1
+        gate.set()
+        await step
+        await playing.run(lambda: order.append("p2"))
+    await new
+    assert order == ["p1", "p2", "new"]
+    scheduler.shutdown()
+
+
+async def test_a_held_worker_goes_to_the_new_stream_if_nobody_comes_back() -> None:
+    scheduler = Scheduler(1)
+    await scheduler.run(lambda: time.sleep(0.2), FIRST_AUDIO)
+    dry_at = time.monotonic() + 0.4
+    with scheduler.stream(lambda: Urgency(dry_at=dry_at, cost=0.05)) as playing:
+        gate = threading.Event()
+        step = asyncio.create_task(playing.run(lambda: gate.wait(5)))
+        await asyncio.sleep(0.01)
+        new = asyncio.create_task(scheduler.run(lambda: "new", FIRST_AUDIO))
+        await asyncio.sleep(0.01)
+        gate.set()
+        await step
+        # The playing stream does not ask again (its client reads slowly, say).
+        assert await asyncio.wait_for(new, 1.0) == "new"
+    scheduler.shutdown()
+
+
+async def test_a_step_knows_its_listeners_lead() -> None:
+    scheduler = Scheduler(1)
+    assert step_lead() is None
+    assert await scheduler.run(step_lead, FIRST_AUDIO) == 0.0
+    lead = await scheduler.run(step_lead, _playing(lead=2.0))
+    assert lead is not None and 1.5 < lead <= 2.0
+    # A listener already dry has nothing in hand.
+    assert await scheduler.run(step_lead, _playing(lead=-1.0)) == 0.0
+    assert step_lead() is None
+    scheduler.shutdown()
+
+
+def test_playback_urgency_follows_the_audio_sent() -> None:
     playback = Playback()
     assert not playback.started
-    assert playback.urgency(5.0) == (Priority.FIRST_AUDIO, math.inf)
-    playback.mark_started()
-    started_at = playback.first_audio_at
-    assert started_at is not None
-    playback.mark_started()  # only the first call counts
-    assert playback.first_audio_at == started_at
-    assert playback.urgency(2.5) == (Priority.STREAMING, started_at + 2.5)
+    assert playback.urgency() == FIRST_AUDIO
+    playback.produced(2.5, 0.2)
+    playback.mark_sent(now=100.0)
+    assert playback.started and playback.first_audio_at == 100.0
+    assert playback.urgency() == Urgency(dry_at=102.5, cost=0.2, rate=0.2 / 2.5)
+    # The tail (the resampler's rest) is not an engine step: cost and rate stay the engine's.
+    playback.produced(1.0, 0.01, engine_step=False)
+    playback.mark_sent(now=101.0)
+    assert playback.urgency() == Urgency(dry_at=103.5, cost=0.2, rate=0.2 / 2.5)
 
 
 # --- how wide a step runs ------------------------------------------------------------------
@@ -136,7 +241,7 @@ async def _hold(scheduler: Scheduler, release: threading.Event, seen: list[int |
         release.wait()
 
     with scheduler.stream():
-        await scheduler.run(step, Priority.FIRST_AUDIO)
+        await scheduler.run(step, FIRST_AUDIO)
 
 
 async def test_a_lone_stream_runs_on_every_core_and_takes_every_slot() -> None:
@@ -215,7 +320,7 @@ def test_threads_must_be_positive() -> None:
 async def test_a_step_outside_the_scheduler_has_no_thread_hint() -> None:
     assert step_threads() is None
     scheduler = Scheduler(1, threads=3)
-    assert await scheduler.run(step_threads, Priority.STREAMING) == 3
+    assert await scheduler.run(step_threads, _playing()) == 3
     assert step_threads() is None
     scheduler.shutdown()
 
@@ -227,9 +332,7 @@ async def test_a_step_runs_in_its_callers_context_so_its_log_lines_name_the_requ
         async def ids_seen_by_a_step(request_id: str, context_id: str) -> tuple[str | None, ...]:
             REQUEST_ID.set(request_id)
             CONTEXT_ID.set(context_id)
-            return await scheduler.run(
-                lambda: (REQUEST_ID.get(), CONTEXT_ID.get()), Priority.STREAMING
-            )
+            return await scheduler.run(lambda: (REQUEST_ID.get(), CONTEXT_ID.get()))
 
         seen = await asyncio.gather(ids_seen_by_a_step("r1", "c1"), ids_seen_by_a_step("r2", "c2"))
         assert seen == [("r1", "c1"), ("r2", "c2")]

@@ -266,8 +266,7 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     "--chunked-decoder/--no-chunked-decoder",
     default=None,
     help="Speak a sentence's first audio before the whole sentence is synthesized (Piper "
-    "encoder + windowed decoder; lone streams start sooner, busy servers starve) "
-    "[default: off].",
+    "encoder + windowed decoder); off: whole sentences [default: on].",
 )
 @click.pass_context
 def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:

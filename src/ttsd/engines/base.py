@@ -79,6 +79,7 @@ class AudioChunk:
 
 
 _step_threads: ContextVar[int | None] = ContextVar("ttsd_step_threads", default=None)
+_step_lead: ContextVar[float | None] = ContextVar("ttsd_step_lead", default=None)
 
 
 def step_threads() -> int | None:
@@ -88,14 +89,28 @@ def step_threads() -> int | None:
     return _step_threads.get()
 
 
+def step_lead() -> float | None:
+    """Seconds of audio the stream's listener still had to play when this step started (0
+    before its first audio), or None when unknown (the engine used outside the server).
+
+    An engine that can size its chunks should make this step's chunk no longer than it can
+    make well within that time: a listener close to running dry gets a short chunk soon,
+    one with plenty in hand a long chunk that costs less per second of audio (the Piper
+    engine's decoder windows, src/ttsd/engines/piper/chunked.py)."""
+    return _step_lead.get()
+
+
 @contextmanager
-def running_with_threads(threads: int | None) -> Iterator[None]:
-    """Run the code inside as a step that may use `threads` cores (see `step_threads`)."""
-    token = _step_threads.set(threads)
+def running_with_threads(threads: int | None, lead: float | None = None) -> Iterator[None]:
+    """Run the code inside as a step that may use `threads` cores (see `step_threads`), for a
+    listener with `lead` seconds of audio in hand (see `step_lead`)."""
+    threads_token = _step_threads.set(threads)
+    lead_token = _step_lead.set(lead)
     try:
         yield
     finally:
-        _step_threads.reset(token)
+        _step_lead.reset(lead_token)
+        _step_threads.reset(threads_token)
 
 
 class Engine(ABC):

@@ -81,24 +81,25 @@ async def _synthesized(
     options = SynthesisOptions(speed=spec.speed or 1.0, volume=spec.volume or 1.0, timings=timings)
     texts = await _steps_of(spec.transcript, runtime.settings.limits)
     engine = runtime.registry.engine(resolved.engine)
-    for text in texts:
-        options = replace(options, first_audio=not playback.started)
-        pieces = stream_segment(
-            runtime.scheduler,
-            engine,
-            text,
-            resolved.voice_id,
-            options,
-            renderer,
-            finalize,
-            playback=playback,
-        )
-        async with aclosing(pieces):
-            async for piece in pieces:
-                if piece:
-                    # Handed to the response body, which sends it before asking for more.
-                    playback.mark_sent()
-                    yield piece
+    with runtime.scheduler.stream(playback.urgency) as steps:
+        for text in texts:
+            options = replace(options, first_audio=not playback.started)
+            pieces = stream_segment(
+                steps,
+                engine,
+                text,
+                resolved.voice_id,
+                options,
+                renderer,
+                finalize,
+                playback=playback,
+            )
+            async with aclosing(pieces):
+                async for piece in pieces:
+                    if piece:
+                        # Handed to the response body, which sends it before asking for more.
+                        playback.mark_sent()
+                        yield piece
 
 
 #: Transcripts longer than this are cut on a worker thread: the cut is linear, but 20,000

@@ -114,10 +114,9 @@ class Settings:
     #: `GET /metrics` needs an API key too (by default it is public, like `/healthz`)
     metrics_require_key: bool = False
     #: cut each Piper voice into an encoder and a decoder run in windows, so a stream's first
-    #: audio comes after a fraction of its first sentence (src/ttsd/engines/piper/chunked.py).
-    #: Off by default until it keeps up under load: with 8 busy streams on 2 cores its short
-    #: first windows leave listeners too little audio in hand (benchmarks/README.md, issue 10)
-    chunked_decoder: bool = False
+    #: audio comes after a fraction of its first sentence (src/ttsd/engines/piper/chunked.py);
+    #: off: whole sentences, each normalized to full scale by its own peak as Piper does
+    chunked_decoder: bool = True
 
     def __post_init__(self) -> None:
         if self.max_unread_bytes < 4 * self.max_audio_frame_bytes:

@@ -7,7 +7,6 @@ so the event loop only moves finished payloads.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,14 +15,15 @@ from typing import TypeVar
 from ttsd.engines.base import AudioChunk, Engine, EngineError, SynthesisOptions, VoiceNotFound
 from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.server.rendering import AudioRenderer, RenderedAudio
-from ttsd.server.scheduler import Priority, Scheduler
+from ttsd.server.scheduler import Stream
 from ttsd.server.telemetry import StreamTelemetry
+from ttsd.server.urgency import FIRST_AUDIO, Urgency
 
 T = TypeVar("T")
 
 
 async def stream_segment(
-    scheduler: Scheduler,
+    steps: Stream,
     engine: Engine,
     text: str,
     voice_id: str,
@@ -33,33 +33,30 @@ async def stream_segment(
     *,
     playback: Playback,
 ) -> AsyncGenerator[T, None]:
-    """Yield `finalize(rendered)` for each chunk of `text`, then for the resampler's tail.
+    """Yield `finalize(rendered)` for each chunk of `text`, then for the resampler's tail,
+    each computed as a step of `steps`, the scheduler's stream for this context or request
+    (`Scheduler.open_stream(playback.urgency)`: the caller keeps it open while it has text
+    to speak, across segments).
 
-    Until the stream has produced audio (`playback.mark_sent()`, called by the caller
-    when it sends some), its steps run at first-audio priority (design.md
-    "Architecture"); after that, by when its listener would run out of audio. The
-    segment counts as one busy stream for the scheduler until the generator ends, so
-    callers close it (`contextlib.aclosing`) when they stop early. Each step's audio and
-    worker time go to `playback` (`produced`) before its result is yielded.
+    Until the stream has sent audio (`playback.mark_sent()`, called by the caller when
+    it sends some), its steps run at first-audio priority (design.md "Architecture");
+    after that, by when its listener would run out of audio (`Playback.urgency`). Each
+    step's audio and worker time go to `playback` (`produced`) before its result is
+    yielded.
     """
     if not text.strip():
         return
     chunks = engine.synthesize(text, voice_id, options)
-    with scheduler.stream():
-        while True:
-            result = await scheduler.run(
-                _step(chunks, renderer, finalize), *playback.urgency(renderer.clock)
-            )
-            if result is None:
-                break
-            value, audio_s, busy_s = result
-            playback.produced(audio_s, busy_s)
-            yield value
-        value, audio_s, busy_s = await scheduler.run(
-            _tail(renderer, finalize), *playback.urgency(renderer.clock)
-        )
-        playback.produced(audio_s, busy_s, engine_step=False)
+    while True:
+        result = await steps.run(_step(chunks, renderer, finalize))
+        if result is None:
+            break
+        value, audio_s, busy_s = result
+        playback.produced(audio_s, busy_s)
         yield value
+    value, audio_s, busy_s = await steps.run(_tail(renderer, finalize))
+    playback.produced(audio_s, busy_s, engine_step=False)
+    yield value
 
 
 @dataclass
@@ -90,6 +87,12 @@ class Playback:
     dry_at: float | None = None
     #: gaps in the audio ttsd caused (see the class docstring)
     underruns: int = 0
+    #: seconds on its worker of the stream's last engine step (what the next may cost)
+    last_step_s: float = 0.0
+    #: seconds on a worker per second of audio, over the stream's engine steps so far
+    cost_per_audio_s: float = 0.0
+    _engine_busy_s: float = field(default=0.0, init=False, repr=False)
+    _engine_audio_s: float = field(default=0.0, init=False, repr=False)
     # Segments with text queued and not yet all sent (WebSocket), and whether the next
     # audio follows a gap that was the client's (its text came after the listener ran dry).
     _texts_pending: int = field(default=0, init=False, repr=False)
@@ -100,14 +103,15 @@ class Playback:
         """Whether the stream has sent audio."""
         return self.first_audio_at is not None
 
-    def mark_started(self) -> None:
-        """The stream sent audio now (the first call counts); `mark_sent` also counts it."""
-        if self.first_audio_at is None:
-            self.first_audio_at = time.monotonic()
-
     def produced(self, audio_s: float, busy_s: float, *, engine_step: bool = True) -> None:
         """A step made `audio_s` seconds of audio in `busy_s` seconds on its worker."""
         self.produced_s += audio_s
+        if engine_step:
+            self.last_step_s = busy_s
+            self._engine_busy_s += busy_s
+            self._engine_audio_s += audio_s
+            if self._engine_audio_s > 0:
+                self.cost_per_audio_s = self._engine_busy_s / self._engine_audio_s
         if self.telemetry is not None:
             self.telemetry.stepped(busy_s, engine_step=engine_step)
 
@@ -144,15 +148,13 @@ class Playback:
         """All audio of a segment that `text_queued` announced has been sent."""
         self._texts_pending = max(0, self._texts_pending - 1)
 
-    def urgency(self, audio_seconds: float) -> tuple[Priority, float]:
-        """Scheduler priority and deadline with `audio_seconds` of audio produced so far.
-
-        A listener who started at `first_audio_at` runs dry at `first_audio_at +
-        audio_seconds` (real-time playback); the earliest such deadline is served first.
-        """
-        if self.first_audio_at is None:
-            return Priority.FIRST_AUDIO, math.inf
-        return Priority.STREAMING, self.first_audio_at + audio_seconds
+    def urgency(self) -> Urgency:
+        """How soon the stream's next step must run: before its first audio, at first-audio
+        priority; after it, before `dry_at` (the listener's real end of audio, gaps
+        included), allowing for a step as costly as the last one."""
+        if self.first_audio_at is None or self.dry_at is None:
+            return FIRST_AUDIO
+        return Urgency(dry_at=self.dry_at, cost=self.last_step_s, rate=self.cost_per_audio_s)
 
 
 #: What a step returns: its result, the seconds of audio in it, and its seconds on the worker.

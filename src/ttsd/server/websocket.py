@@ -37,6 +37,7 @@ from ttsd.server.log_context import CONTEXT_ID, REQUEST_ID
 from ttsd.server.outbox import Outbox
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
+from ttsd.server.scheduler import Stream
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
 from ttsd.server.telemetry import StreamTelemetry
 from ttsd.text.segmenter import find_release_point, first_clause_end, first_phrase_end
@@ -380,34 +381,52 @@ class ContextRunner:
 
     async def _run_segments(self) -> None:
         core, lock = self.session.core, self.session.core_lock
-        while True:
-            segment = await self.queue.get()
-            try:
-                await self._synthesize(segment)
-            except Exception as exc:
-                # Any failure (an engine bug too) fails this context; a runner that died
-                # silently would leave the context without `done` forever.
-                _LOGGER.error(
-                    "context %s: synthesis failed: %s",
-                    shown(self.spec.context_id),
-                    exc,
-                    exc_info=not is_engine_error(exc),
-                )
-                self.telemetry.finish("error")
+        # One scheduler stream while the context has segments queued, across them: a
+        # playing context between two sentences still counts when the scheduler weighs
+        # a new stream's first audio (server/urgency.py).
+        steps: Stream | None = None
+        try:
+            while True:
+                if steps is not None and self.queue.empty():
+                    # Nothing left to speak until the client sends more text.
+                    steps.close()
+                    steps = None
+                segment = await self.queue.get()
+                if steps is None:
+                    steps = self.session.runtime.scheduler.open_stream(self._playback.urgency)
+                try:
+                    await self._synthesize(segment, steps)
+                except Exception as exc:
+                    # Any failure (an engine bug too) fails this context; a runner that died
+                    # silently would leave the context without `done` forever.
+                    _LOGGER.error(
+                        "context %s: synthesis failed: %s",
+                        shown(self.spec.context_id),
+                        exc,
+                        exc_info=not is_engine_error(exc),
+                    )
+                    self.telemetry.finish("error")
+                    async with lock:
+                        await self.session.handle(
+                            core.fail(self.spec.context_id, synthesis_error(exc))
+                        )
+                    return
                 async with lock:
-                    await self.session.handle(core.fail(self.spec.context_id, synthesis_error(exc)))
-                return
-            async with lock:
-                core.segment_done(segment, time.monotonic())
-            self.session.wake()
-            if segment.is_last:
-                self.session.forget(self)
-                async with lock:
-                    await self.session.handle(core.finish(self.spec.context_id, self.spec.serial))
-                self.telemetry.finish("done")
-                return
+                    core.segment_done(segment, time.monotonic())
+                self.session.wake()
+                if segment.is_last:
+                    self.session.forget(self)
+                    async with lock:
+                        await self.session.handle(
+                            core.finish(self.spec.context_id, self.spec.serial)
+                        )
+                    self.telemetry.finish("done")
+                    return
+        finally:
+            if steps is not None:
+                steps.close()
 
-    async def _synthesize(self, segment: Segment) -> None:
+    async def _synthesize(self, segment: Segment, steps: Stream) -> None:
         outbox = self.session.outbox
         context_id = self.spec.context_id
         options = SynthesisOptions(
@@ -417,7 +436,7 @@ class ContextRunner:
             first_audio=not self._playback.started,
         )
         payloads = stream_segment(
-            self.session.runtime.scheduler,
+            steps,
             self._engine,
             segment.text,
             self.spec.voice_id,

@@ -28,15 +28,32 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime
 
+from ttsd.engines.base import step_lead
 from ttsd.engines.piper.split import CONTEXT_FRAMES, Window, windows
 
 #: Seconds of audio in the first window of a stream's first inference: short, so its first
-#: audio comes early (the issue asks for 0.25–0.5 s), yet long enough that its context
-#: (2 × 12 frames) does not double its cost.
+#: audio comes early (the issue asks for 0.25-0.5 s), yet long enough that its context
+#: (2 x 12 frames) does not double its cost.
 FIRST_CHUNK_S = 0.4
-#: Seconds of audio in each later window: the context then costs ~8 % more decoding
+#: Seconds of audio in the longest window: the context then costs ~8 % more decoding
 #: (24 frames of ~280), and a step still takes only ~0.15 s of one core per window.
 CHUNK_S = 3.0
+#: Seconds of audio a window makes per second of audio its listener still holds when its
+#: step starts (`step_lead()`), between `FIRST_CHUNK_S` and `CHUNK_S`. Decoding runs at ~10x
+#: real time on one core of this machine, so a window twice the lead is done in a fifth of
+#: it, and the lead doubles from step to step: a lone stream goes 0.4 s, ~0.8 s, ~2 s, 3 s;
+#: a stream that waited for a busy worker until it was nearly dry gets a short window at
+#: once instead of a 3 s one that would come too late (benchmarks/README.md, issue 10).
+LEAD_WINDOW_RATIO = 2.0
+
+
+def window_seconds(lead: float | None, *, first: bool) -> float:
+    """Seconds of audio in the next window for a listener who holds `lead` seconds (None:
+    unknown, outside the server: short for a stream's `first` window, else long)."""
+    if lead is None:
+        return FIRST_CHUNK_S if first else CHUNK_S
+    return min(CHUNK_S, max(FIRST_CHUNK_S, lead * LEAD_WINDOW_RATIO))
+
 
 #: Sentences decoded at load to find a voice's gain (several, so that one unusual
 #: sentence does not set it). Their loudest raw peak becomes full scale.
@@ -75,12 +92,17 @@ class SplitSessions:
         return np.asarray(audio, dtype=np.float32).reshape(-1)[window.trim(self.hop)]
 
     def windows(self, latent: Array, sample_rate: int, *, first: bool) -> Iterator[Window]:
-        """The windows an inference's latent is decoded in: `CHUNK_S` of audio each, the
-        first `FIRST_CHUNK_S` when the inference is a stream's `first` (later ones follow
-        audio the listener already has: a short window would only cost context)."""
-        seconds = (FIRST_CHUNK_S, CHUNK_S) if first else (CHUNK_S,)
-        sizes = [max(1, round(s * sample_rate / self.hop)) for s in seconds]
-        return windows(latent.shape[2], sizes, CONTEXT_FRAMES)
+        """The windows an inference's latent is decoded in, each sized when its step asks
+        for it, by the listener's lead then (`window_seconds`); `first`: the inference is a
+        stream's first, whose first window is short even when the lead is unknown."""
+
+        def sizes() -> Iterator[int]:
+            seconds = window_seconds(step_lead(), first=first)
+            while True:
+                yield max(1, round(seconds * sample_rate / self.hop))
+                seconds = window_seconds(step_lead(), first=False)
+
+        return windows(latent.shape[2], sizes(), CONTEXT_FRAMES)
 
     def calibrated_gain(self, feeds: Sequence[Mapping[str, npt.NDArray[np.generic]]]) -> float:
         """`1 / peak` of the raw audio of `feeds` (the calibration text's inferences)."""

@@ -1,7 +1,11 @@
 """Piper through `piper-tts`: ONNX sessions per voice, alignments from the model.
 
-Synthesis goes sentence by sentence (the unit Piper's model runs on), so the first
-chunk is ready after the first sentence. Each ONNX model is patched in memory to also
+Synthesis goes sentence by sentence (the unit Piper's model runs on). By default each
+voice is cut into an encoder and a decoder (src/ttsd/engines/piper/split.py): a sentence's
+encoder runs once, then its decoder window by window, so the first chunk is ready after
+the encoder and a short first window rather than the whole sentence (chunked.py; each
+window's size follows how much audio the stream's listener still holds, `step_lead()`).
+A voice whose graph cannot be cut runs whole sentences. Each ONNX model is patched in memory to also
 output its per-phoneme sample counts (piper's `patch_voice_with_alignment`), which
 give word and phoneme timings from the model itself.
 
@@ -125,7 +129,7 @@ class PiperEngine(Engine):
         max_step_chars: int = MAX_STEP_CHARS,
         max_step_phonemes: int = MAX_STEP_PHONEMES,
         first_step_phonemes: int = FIRST_STEP_PHONEMES,
-        chunked: bool = False,
+        chunked: bool = True,
     ):
         """`intra_op_threads`: ONNX Runtime threads of a step (0: ONNX Runtime's default).
         `shared_threads`: also keep sessions with this many threads, used by steps for which
@@ -134,8 +138,7 @@ class PiperEngine(Engine):
         most phonemes of one inference at speed 1 (scaled by the speed: the cap is on audio);
         `first_step_phonemes`: the same for a stream's first inference (`first_audio`).
         `chunked`: cut each voice into an encoder and a decoder run window by window
-        (src/ttsd/engines/piper/chunked.py), where its graph allows; False (for now, until
-        the server's benchmarks for it are in: issue 10): whole inferences.
+        (src/ttsd/engines/piper/chunked.py), where its graph allows; False: whole inferences.
         """
         if not voice_files:
             raise ValueError("PiperEngine needs at least one voice")
@@ -338,15 +341,14 @@ class PiperEngine(Engine):
         id_samples = None if durations is None else np.asarray(durations).reshape(-1) * split.hop
         per_phoneme = _samples_per_phoneme(voice.config, phonemes, id_samples, frames * split.hop)
         gain = loaded.gain * (config.volume if config.volume is not None else 1.0)
-        windows = list(split.windows(latent, rate, first=first))
-        for index, window in enumerate(windows):
+        for window in split.windows(latent, rate, first=first):
             try:
                 audio = split.decode(step_threads(), latent, window)
             except Exception as exc:
                 raise EngineError(f"the voice model failed: {exc}") from exc
             samples = np.clip(audio * gain, -1.0, 1.0).astype(np.float32)
             at = window.start * split.hop / rate
-            yield _Spoken(samples, at, per_phoneme, last=index == len(windows) - 1)
+            yield _Spoken(samples, at, per_phoneme, last=window.end == frames)
 
     def _run(
         self, voice: PiperVoice, phonemes: list[str], config: SynthesisConfig

@@ -23,7 +23,7 @@ engine synthesizes whole sentences as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import onnx
@@ -117,21 +117,27 @@ class Window:
         return slice(lead, lead + self.frames * hop)
 
 
-def windows(frames: int, sizes: Sequence[int], pad: int = CONTEXT_FRAMES) -> Iterator[Window]:
+def windows(frames: int, sizes: Iterable[int], pad: int = CONTEXT_FRAMES) -> Iterator[Window]:
     """Chunks covering `frames` latent frames once each, in order: the first `sizes[0]`
     frames long, the next `sizes[1]`, ..., the last size repeating; each with up to `pad`
-    frames of context on each side (less at the ends of the latent).
+    frames of context on each side (less at the ends of the latent). `sizes` is read one
+    size per chunk, when that chunk is asked for, so a generator can choose each size as
+    late as possible (chunked.py sizes a window by the listener's lead at its step).
 
-    A last chunk shorter than half the size it would have had joins the one before it,
-    so no call decodes a sliver with more context than audio.
+    A last chunk shorter than half the size it would have had, or no longer than its
+    context would be (`2 * pad`), joins the one before it: decoding it apart would cost
+    at least as much as decoding it along.
     """
-    if frames < 0 or pad < 0 or not sizes or min(sizes) < 1:
-        raise ValueError("windows: frames and pad must be >= 0, and sizes positive")
-    start, index = 0, 0
+    if frames < 0 or pad < 0:
+        raise ValueError("windows: frames and pad must be >= 0")
+    pending = iter(sizes)
+    start, size = 0, 0
     while start < frames:
-        size = sizes[min(index, len(sizes) - 1)]
+        size = next(pending, size)
+        if size < 1:
+            raise ValueError("windows: sizes must be positive")
         end = min(frames, start + size)
-        if 0 < frames - end < size // 2:
+        if 0 < frames - end < max(size // 2, 2 * pad + 1):
             end = frames
         yield Window(start, end, max(0, start - pad), min(frames, end + pad))
-        start, index = end, index + 1
+        start = end
