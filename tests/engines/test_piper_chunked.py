@@ -138,7 +138,7 @@ def test_each_window_follows_the_listeners_lead(
     with running_with_threads(1, lead):
         durations = [chunk.duration for chunk in chunks]
     expected = window_seconds(lead, first=False)
-    assert expected == {0.0: FIRST_CHUNK_S, 0.5: 1.0, 10.0: CHUNK_S}[lead]
+    assert expected == {0.0: FIRST_CHUNK_S, 0.5: 1.5, 10.0: CHUNK_S}[lead]
     # Each inference's last window takes what is left (up to half a window more, or up to
     # its context: 2 x 12 frames of 256 samples); the others are the size asked for.
     context_s = 2 * CONTEXT_FRAMES * 256 / 22050

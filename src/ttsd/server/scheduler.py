@@ -48,7 +48,8 @@ HOLD_S = 0.02
 
 
 class Stream:
-    """One stream of work on a `Scheduler`: a segment being spoken, step after step."""
+    """One stream of work on a `Scheduler` (`open_stream`): a context or request with text to
+    speak, step after step."""
 
     def __init__(self, scheduler: Scheduler, urgency: Callable[[], Urgency]) -> None:
         self._scheduler = scheduler
@@ -70,7 +71,7 @@ class Scheduler:
     """A thread pool with a queue in front of it that hands out steps by `Urgency`.
 
     The pool has `workers` slots. A step that runs alone takes all of them and may use
-    `threads` cores; while two or more streams are busy (see `stream`) each step takes one
+    `threads` cores; while two or more streams are open (`open_stream`) each step takes one
     slot and `max(1, threads // workers)` cores. When that is no fewer cores than
     `threads` (or `threads` is None: the engine decides), every step takes one slot. A
     slot is held until its thread finishes, even if the awaiting task was cancelled
@@ -159,17 +160,13 @@ class Scheduler:
         """
         if stream is not None:
             stream.idle_since = None
+        slots = 0
         try:
             slots = await self._acquire(urgency)
             threads = self.solo_threads if slots > 1 or self.workers == 1 else self.shared_threads
             started = time.monotonic()
             lead = 0.0 if urgency.dry_at is None else max(0.0, urgency.dry_at - started)
             loop = asyncio.get_running_loop()
-        except BaseException:
-            if stream is not None:
-                stream.idle_since = time.monotonic()
-            raise
-        try:
             # In the caller's context: the step's log lines name its request and context
             # (server/log_context.py), as `asyncio.to_thread` would do.
             context = contextvars.copy_context()
@@ -177,7 +174,8 @@ class Scheduler:
         except BaseException:
             if stream is not None:
                 stream.idle_since = time.monotonic()
-            self._release(slots, count_running=False)
+            if slots:
+                self._release(slots, count_running=False)
             raise
         self._running += 1
         first = urgency.first_audio

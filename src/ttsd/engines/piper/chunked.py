@@ -35,16 +35,18 @@ from ttsd.engines.piper.split import CONTEXT_FRAMES, Window, windows
 #: audio comes early (the issue asks for 0.25-0.5 s), yet long enough that its context
 #: (2 x 12 frames) does not double its cost.
 FIRST_CHUNK_S = 0.4
-#: Seconds of audio in the longest window: the context then costs ~8 % more decoding
-#: (24 frames of ~280), and a step still takes only ~0.15 s of one core per window.
-CHUNK_S = 3.0
+#: Seconds of audio in the longest window: each window costs `2 x CONTEXT_FRAMES` frames of
+#: extra decoding (~0.28 s of audio), ~6 % of a 4 s window; a step of it still takes only
+#: ~0.2 s of one core, and its memory stays well under a whole inference's.
+CHUNK_S = 4.0
 #: Seconds of audio a window makes per second of audio its listener still holds when its
-#: step starts (`step_lead()`), between `FIRST_CHUNK_S` and `CHUNK_S`. Decoding runs at ~10x
-#: real time on one core of this machine, so a window twice the lead is done in a fifth of
-#: it, and the lead doubles from step to step: a lone stream goes 0.4 s, ~0.8 s, ~2 s, 3 s;
-#: a stream that waited for a busy worker until it was nearly dry gets a short window at
-#: once instead of a 3 s one that would come too late (benchmarks/README.md, issue 10).
-LEAD_WINDOW_RATIO = 2.0
+#: step starts (`step_lead()`), between `FIRST_CHUNK_S` and `CHUNK_S`. Decoding runs at
+#: 7-10x real time on one core of this machine, so a window three times the lead is done in
+#: under half of it, and the lead grows threefold from step to step: a lone stream goes
+#: 0.4 s, ~1.1 s, ~3 s, 4 s, so a short sentence is one or two windows; a stream that
+#: waited for a busy worker until it was nearly dry gets a short window at once instead
+#: of a long one that would come too late (benchmarks/README.md, issue 10).
+LEAD_WINDOW_RATIO = 3.0
 
 
 def window_seconds(lead: float | None, *, first: bool) -> float:
