@@ -325,6 +325,29 @@ def test_cancel_stops_a_long_paragraph_early(client: Client) -> None:
     assert_speech_like(after.pcm, 16000, THANKS)
 
 
+#: One sentence of 40 words with no clause break (issue 10's first target).
+ONE_LONG_SENTENCE = (
+    "The committee reviewed the proposal for the new community library on the east side "
+    "of town and decided after a long discussion that the building should open next spring "
+    "with longer hours for students and working families who need a quiet place to read."
+)
+
+
+def test_cancel_stops_inside_a_sentence(client: Client) -> None:
+    """Each decoder window is a step (the chunked decoder, on by default): a cancel right
+    after the first audio of one long sentence stops it part of the way through, where whole
+    sentences would speak at least the first ~100 characters (~5 s) first."""
+    fmt = output_format("pcm_s16le", 16000)
+    client.send(request("mid", ONE_LONG_SENTENCE, voice=CARTESIA_VOICE, output_format=fmt))
+    client.until(lambda f: f.get("context_id") == "mid" and f["type"] == "chunk", timeout=60)
+    client.send({"context_id": "mid", "cancel": True})
+    client.until_done("mid", timeout=30)
+    frames = of(client.frames, "mid")
+    assert [f["type"] for f in frames].count("done") == 1
+    got = len(audio(frames, "mid")) / 2 / 16000
+    assert 0.3 < got < 3.5, f"{got:.1f} s of audio after cancel (the sentence is ~10 s)"
+
+
 # --- generation_config ----------------------------------------------------------------
 
 

@@ -120,7 +120,7 @@ async def test_streaming_steps_run_earliest_deadline_first() -> None:
 
 async def test_a_listener_about_to_run_dry_goes_before_first_audio() -> None:
     """A playing stream whose step must start now (its lead, less the step's cost and the
-    longest recent step, is gone) goes before new streams; one with time to spare after."""
+    typical step, is gone) goes before new streams; one with time to spare after."""
     scheduler = Scheduler(1)
     release = threading.Event()
     order: list[str] = []
@@ -146,22 +146,21 @@ async def test_a_listener_about_to_run_dry_goes_before_first_audio() -> None:
     scheduler.shutdown()
 
 
-async def test_the_longest_recent_step_counts_against_a_listeners_lead() -> None:
-    """A step may have to wait for a running one: after a 0.3 s step, a listener with 0.25 s
+async def test_a_typical_step_counts_against_a_listeners_lead() -> None:
+    """A step may have to wait for a running one: after 0.3 s steps, a listener with 0.25 s
     in hand must start at once even for a free step."""
     scheduler = Scheduler(1)
     await scheduler.run(lambda: time.sleep(0.3), FIRST_AUDIO)
-    longest = scheduler.costs.longest
-    assert 0.3 <= longest < 1.0
-    assert scheduler.costs.first == longest  # the only first-audio step so far
-    assert _playing(lead=0.25).start_by(longest) < time.monotonic()
+    costs = scheduler.costs
+    assert 0.3 <= costs.longest == costs.typical == costs.first < 1.0  # the only step so far
+    assert _playing(lead=0.25).start_by(costs.typical) < time.monotonic()
     with pytest.raises(ValueError, match="first audio"):
-        FIRST_AUDIO.start_by(longest)
-    # It decays step by step once steps are short again.
+        FIRST_AUDIO.start_by(costs.typical)
+    # Short steps pull the typical cost down at once, the longest step slowly.
     for _ in range(5):
         await scheduler.run(lambda: None, _playing())
-    assert scheduler.costs.longest < 0.3
-    assert scheduler.costs.first == longest  # only steps before first audio move it
+    assert scheduler.costs.typical < 0.15 < scheduler.costs.longest < 0.3
+    assert scheduler.costs.first == costs.first  # only steps before first audio move it
     scheduler.shutdown()
 
 

@@ -13,8 +13,8 @@ from ttsd.server.urgency import (
 )
 
 NOW = 1000.0
-#: First steps of 0.1 s, no step longer than 0.2 s lately.
-COSTS = StepCosts(longest=0.2, first=0.1)
+#: First steps of 0.1 s, steps of 0.2 s and none longer lately.
+COSTS = StepCosts(longest=0.2, typical=0.2, first=0.1)
 
 
 def _playing(lead: float, cost: float = 0.1, rate: float = 0.1) -> Urgency:
@@ -29,7 +29,7 @@ def test_a_new_stream_goes_first_while_every_listener_has_time() -> None:
 
 def test_not_when_a_listener_would_then_run_dry() -> None:
     # 0.35 s in hand: the new step (0.1) and this one's (0.1) on 2 workers take 0.1 s,
-    # plus a 0.2 s step to wait for: 0.3 s, it fits; at 0.25 s it does not.
+    # plus a typical 0.2 s step to wait for: 0.3 s, it fits; at 0.25 s it does not.
     assert first_audio_fits(NOW, [_playing(0.35)], [_playing(0.35)], COSTS, workers=2)
     assert not first_audio_fits(NOW, [_playing(0.25)], [_playing(0.25)], COSTS, workers=2)
     # With one worker the same work takes twice as long.
@@ -67,11 +67,12 @@ def test_start_by_leaves_room_for_the_step_and_one_to_wait_for() -> None:
     assert _playing(lead=2.0, cost=0.3).start_by(0.5) == pytest.approx(NOW + 1.2)
 
 
-def test_step_costs_remember_the_longest_and_average_first_steps() -> None:
+def test_step_costs_remember_the_longest_and_average_the_rest() -> None:
     costs = StepCosts().after(0.5, first_audio=False)
-    assert costs == StepCosts(longest=0.5, first=0.0)
+    assert costs == StepCosts(longest=0.5, typical=0.5, first=0.0)
     costs = costs.after(0.1, first_audio=True)
     assert costs.longest == pytest.approx(0.5 * LONGEST_STEP_DECAY)
+    assert 0.1 < costs.typical < 0.5
     assert costs.first == 0.1  # the first one sets it
     costs = costs.after(0.2, first_audio=True)
     assert 0.1 < costs.first < 0.2

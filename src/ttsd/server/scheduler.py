@@ -203,7 +203,7 @@ class Scheduler:
         if urgency.first_audio:
             self._first.append((time.monotonic(), waiter))
         else:
-            start_by = urgency.start_by(self.costs.longest)
+            start_by = urgency.start_by(self.costs.typical)
             heapq.heappush(self._playing, (start_by, next(self._order), urgency, waiter))
         self.load.add(1)  # a waiting step wants one slot
         self._dispatch()  # a held worker may be waiting for just this step

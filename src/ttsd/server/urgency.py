@@ -29,8 +29,8 @@ from dataclasses import dataclass
 #: decays by this factor per step after it: a step about to be dispatched may have to wait
 #: for a running one about that long.
 LONGEST_STEP_DECAY = 0.97
-#: Weight of each new step in the moving average of the cost of a step before first audio.
-FIRST_STEP_WEIGHT = 0.2
+#: Weight of each new step in the moving averages of step costs (`StepCosts`).
+STEP_WEIGHT = 0.2
 #: Playing streams checked (earliest `dry_at` first) before a new stream's first step may
 #: go ahead of them: a bound on the work of one dispatch.
 ADMISSION_LOOKAHEAD = 64
@@ -61,13 +61,13 @@ class Urgency:
         """Whether the step comes before the stream's first audio."""
         return self.dry_at is None
 
-    def start_by(self, longest_step_s: float) -> float:
+    def start_by(self, wait_s: float) -> float:
         """The monotonic time by which a playing stream's step must start for its listener
-        not to run dry: `dry_at` less the step's own cost and `longest_step_s` (a running
-        step it may have to wait for a worker from)."""
+        not to run dry: `dry_at` less the step's own cost and `wait_s` (for a worker to
+        become free: `StepCosts.typical`)."""
         if self.dry_at is None:
             raise ValueError("a step before first audio has no start-by time")
-        return self.dry_at - self.cost - longest_step_s
+        return self.dry_at - self.cost - wait_s
 
 
 #: A step before its stream's first audio.
@@ -80,16 +80,21 @@ class StepCosts:
 
     #: the longest recent step (decaying by `LONGEST_STEP_DECAY` per step)
     longest: float = 0.0
+    #: a recent step (moving average): about how long a step waits for a busy worker
+    typical: float = 0.0
     #: a recent step before first audio (moving average)
     first: float = 0.0
 
     def after(self, busy: float, *, first_audio: bool) -> StepCosts:
         """These costs once a step took `busy` seconds."""
         longest = max(busy, self.longest * LONGEST_STEP_DECAY)
-        first = self.first
-        if first_audio:
-            first = busy if not first else first + FIRST_STEP_WEIGHT * (busy - first)
-        return StepCosts(longest=longest, first=first)
+        typical = _averaged(self.typical, busy)
+        first = _averaged(self.first, busy) if first_audio else self.first
+        return StepCosts(longest=longest, typical=typical, first=first)
+
+
+def _averaged(average: float, value: float) -> float:
+    return value if not average else average + STEP_WEIGHT * (value - average)
 
 
 def first_audio_fits(
@@ -106,8 +111,8 @@ def first_audio_fits(
 
     1. **The next step.** Run first, the new step still leaves each waiting step (taken
        earliest `dry_at` first) time to finish before its listener runs dry, with the
-       workers taken as one machine `workers` times as fast and each step maybe waiting
-       for a running one (`costs.longest`).
+       workers taken as one machine `workers` times as fast, after waiting for a running
+       step to end (`costs.typical`).
     2. **The steady state,** only near capacity: when the playing streams and the new one
        would need more than `UTILIZATION` of the workers to keep up (each stream's
        `rate`), every waiting listener must hold one full round: a step as long as the
@@ -121,7 +126,7 @@ def first_audio_fits(
     work = costs.first
     for urgency in heapq.nsmallest(ADMISSION_LOOKAHEAD, waiting, key=_dry_at):
         work += urgency.cost
-        if now + work / workers + costs.longest > _dry_at(urgency):
+        if now + work / workers + costs.typical > _dry_at(urgency):
             return False
     rates = [u.rate for u in playing if u.rate > 0]
     demand = sum(rates) + (sum(rates) / len(rates) if rates else 0.0)
