@@ -31,7 +31,6 @@ from ttsd.engines.base import running_with_threads
 from ttsd.server.load import LoadMeter
 from ttsd.server.urgency import (
     FIRST_AUDIO,
-    FIRST_AUDIO_PATIENCE_S,
     StepCosts,
     Urgency,
     first_audio_fits,
@@ -95,7 +94,7 @@ class Scheduler:
         self._order = itertools.count()
         # Steps before their first audio, in arrival order; playing streams' steps by
         # start-by time. Entries whose waiter is done (cancelled) are dropped when met.
-        self._first: deque[tuple[float, asyncio.Future[int]]] = deque()
+        self._first: deque[asyncio.Future[int]] = deque()
         self._playing: list[tuple[float, int, Urgency, asyncio.Future[int]]] = []
         #: what recent steps cost (server/urgency.py)
         self.costs = StepCosts()
@@ -108,7 +107,7 @@ class Scheduler:
     @property
     def queued(self) -> int:
         """Steps waiting for a worker."""
-        waiters = [entry[-1] for entry in self._first] + [entry[-1] for entry in self._playing]
+        waiters = [*self._first, *(entry[-1] for entry in self._playing)]
         return sum(1 for waiter in waiters if not waiter.done())
 
     @property
@@ -201,7 +200,7 @@ class Scheduler:
             return slots
         waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         if urgency.first_audio:
-            self._first.append((time.monotonic(), waiter))
+            self._first.append(waiter)
         else:
             start_by = urgency.start_by(self.costs.typical)
             heapq.heappush(self._playing, (start_by, next(self._order), urgency, waiter))
@@ -237,7 +236,7 @@ class Scheduler:
     def _dispatch(self) -> None:
         """Hand free slots to the most urgent waiters (server/urgency.py), as many as fit."""
         while True:
-            while self._first and self._first[0][-1].done():
+            while self._first and self._first[0].done():
                 self._first.popleft()
             while self._playing and self._playing[0][-1].done():
                 heapq.heappop(self._playing)
@@ -251,9 +250,7 @@ class Scheduler:
             if queue is None:
                 self._hold_until_back()
                 return
-            waiter = (
-                self._first.popleft()[-1] if queue == "first" else heapq.heappop(self._playing)[-1]
-            )
+            waiter = self._first.popleft() if queue == "first" else heapq.heappop(self._playing)[-1]
             self._free -= slots
             self.load.add(slots - 1)  # no longer waiting: holding its slots
             waiter.set_result(slots)
@@ -267,8 +264,6 @@ class Scheduler:
             return "playing"  # rule 1: due now
         if not self._first:
             return "playing"
-        if now - self._first[0][0] >= FIRST_AUDIO_PATIENCE_S:
-            return "first"
         queued = [urgency for *_, urgency, waiter in self._playing if not waiter.done()]
         playing = [u for stream in self._streams if not (u := stream.urgency()).first_audio]
         returning = [stream for stream in self._streams if self._about_to_ask(stream, now)]

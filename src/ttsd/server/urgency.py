@@ -7,8 +7,7 @@ start early enough to finish before that. The order, at each free worker:
 
 1. a playing stream's step that must start now (`start_by` has passed), earliest first;
 2. else the oldest step before first audio, if it fits (`first_audio_fits`): run first,
-   it still leaves every playing stream time for its next step; or if it has waited
-   `FIRST_AUDIO_PATIENCE_S`;
+   it still leaves every playing stream time for its next step;
 3. else the playing stream whose `start_by` comes first;
 4. else (nothing playing is queued, and no playing stream is about to queue: see the
    scheduler's hold) the oldest step before first audio.
@@ -16,7 +15,10 @@ start early enough to finish before that. The order, at each free worker:
 So time to first audio is what a caller hears and comes first (design.md "Architecture"),
 but never at the price of a gap for a listener already hearing audio: when sixteen
 streams start in the same instant, the first ones build up audio in hand while the last
-ones wait a little longer for their first (benchmarks/README.md, issue 10).
+ones wait a little longer for their first (benchmarks/README.md, issue 10). Past the
+machine's capacity new streams wait, with no bound, until streams playing end: the wait
+shows as time to first audio (`ttsd_time_to_first_audio_seconds`) and in
+`ttsd_load_ratio`, which is what to scale on (docs/production.md).
 """
 
 from __future__ import annotations
@@ -39,10 +41,6 @@ ADMISSION_LOOKAHEAD = 64
 #: to hold a full round of steps (`first_audio_fits`, check 2). Below it there is room to
 #: catch up: a new stream goes first as long as nobody's next step comes too late.
 UTILIZATION = 0.75
-#: Seconds after which a step before first audio goes ahead of playing streams that are
-#: not yet due even if a listener may then run dry: a bound on time to first audio when
-#: more streams play than the machine keeps up with.
-FIRST_AUDIO_PATIENCE_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
