@@ -13,6 +13,14 @@ from ttsd.server.synthesis import Playback
 from ttsd.server.urgency import FIRST_AUDIO, Urgency
 
 
+async def _held(scheduler: Scheduler) -> tuple[threading.Event, asyncio.Task[bool]]:
+    """Occupy `scheduler`'s worker with a step that waits for the event returned."""
+    release = threading.Event()
+    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
+    await asyncio.sleep(0.01)
+    return release, blocker
+
+
 async def test_steps_run_off_the_event_loop_and_return_their_result() -> None:
     scheduler = Scheduler(2)
     loop_thread = threading.get_ident()
@@ -22,10 +30,8 @@ async def test_steps_run_off_the_event_loop_and_return_their_result() -> None:
 
 async def test_first_audio_work_jumps_the_queue() -> None:
     scheduler = Scheduler(1)
-    release = threading.Event()
+    release, blocker = await _held(scheduler)
     order: list[str] = []
-    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
-    await asyncio.sleep(0.01)
     streaming = [
         asyncio.create_task(scheduler.run(lambda i=i: order.append(f"s{i}"), _playing()))
         for i in range(3)
@@ -61,9 +67,7 @@ async def test_a_cancelled_step_keeps_its_slot_until_its_thread_finishes() -> No
 
 async def test_a_cancelled_waiter_does_not_take_a_slot() -> None:
     scheduler = Scheduler(1)
-    release = threading.Event()
-    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
-    await asyncio.sleep(0.01)
+    release, blocker = await _held(scheduler)
     abandoned = asyncio.create_task(scheduler.run(lambda: "x", FIRST_AUDIO))
     await asyncio.sleep(0.01)
     abandoned.cancel()
@@ -101,10 +105,8 @@ async def test_streaming_steps_run_earliest_deadline_first() -> None:
     """Among streams with audio in hand, the one whose listener runs dry first is served
     first; a stream before its first audio goes before them all."""
     scheduler = Scheduler(1)
-    release = threading.Event()
+    release, blocker = await _held(scheduler)
     order: list[str] = []
-    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
-    await asyncio.sleep(0.01)
     steps = [
         asyncio.create_task(scheduler.run(lambda name=name: order.append(name), _playing(lead)))
         for name, lead in [("late", 30.0), ("soon", 10.0), ("middle", 20.0)]
@@ -122,10 +124,8 @@ async def test_a_listener_about_to_run_dry_goes_before_first_audio() -> None:
     """A playing stream whose step must start now (its lead, less the step's cost and the
     typical step, is gone) goes before new streams; one with time to spare after."""
     scheduler = Scheduler(1)
-    release = threading.Event()
+    release, blocker = await _held(scheduler)
     order: list[str] = []
-    blocker = asyncio.create_task(scheduler.run(release.wait, _playing()))
-    await asyncio.sleep(0.01)
     new = [
         asyncio.create_task(scheduler.run(lambda i=i: order.append(f"new{i}"), FIRST_AUDIO))
         for i in range(2)

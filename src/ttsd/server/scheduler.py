@@ -257,17 +257,24 @@ class Scheduler:
 
     def _next_queue(self, now: float) -> Literal["first", "playing"] | None:
         """The queue whose head runs next (server/urgency.py); None: keep the worker free
-        for a playing stream about to ask (`HOLD_S`). Both queues' dead heads are gone.
-        The queue whose head runs next; None: keep the worker free
         for a playing stream about to ask (`HOLD_S`). Both queues' dead heads are gone."""
         if self._playing and self._playing[0][0] <= now:
             return "playing"  # rule 1: due now
         if not self._first:
             return "playing"
+        # Each open stream's urgency once: the playing ones, and those about to ask again
+        # counted as if queued.
         queued = [urgency for *_, urgency, waiter in self._playing if not waiter.done()]
-        playing = [u for stream in self._streams if not (u := stream.urgency()).first_audio]
-        returning = [stream for stream in self._streams if self._about_to_ask(stream, now)]
-        queued += [u for stream in returning if not (u := stream.urgency()).first_audio]
+        playing: list[Urgency] = []
+        returning = False
+        for stream in self._streams:
+            urgency = stream.urgency()
+            about_to_ask = self._about_to_ask(stream, now)
+            returning = returning or about_to_ask
+            if not urgency.first_audio:
+                playing.append(urgency)
+                if about_to_ask:
+                    queued.append(urgency)
         if first_audio_fits(now, queued, playing, self.costs, self.workers):
             return "first"  # rule 2
         if self._playing:

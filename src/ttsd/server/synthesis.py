@@ -89,8 +89,7 @@ class Playback:
     underruns: int = 0
     #: seconds on its worker of the stream's last engine step (what the next may cost)
     last_step_s: float = 0.0
-    #: seconds on a worker per second of audio, over the stream's engine steps so far
-    cost_per_audio_s: float = 0.0
+    # Seconds on a worker and of audio, over the stream's engine steps so far.
     _engine_busy_s: float = field(default=0.0, init=False, repr=False)
     _engine_audio_s: float = field(default=0.0, init=False, repr=False)
     # Segments with text queued and not yet all sent (WebSocket), and whether the next
@@ -110,8 +109,6 @@ class Playback:
             self.last_step_s = busy_s
             self._engine_busy_s += busy_s
             self._engine_audio_s += audio_s
-            if self._engine_audio_s > 0:
-                self.cost_per_audio_s = self._engine_busy_s / self._engine_audio_s
         if self.telemetry is not None:
             self.telemetry.stepped(busy_s, engine_step=engine_step)
 
@@ -135,6 +132,13 @@ class Playback:
             self.underruns += 1
         if self.telemetry is not None:
             self.telemetry.sent(seconds, now, first=first, underrun=underrun)
+
+    @property
+    def cost_per_audio_s(self) -> float:
+        """Seconds on a worker per second of audio, over the stream's engine steps so far
+        (0 before any audio)."""
+        audio = self._engine_audio_s
+        return self._engine_busy_s / audio if audio > 0 else 0.0
 
     def text_queued(self, now: float | None = None) -> None:
         """A segment with text to speak was queued for the stream (WebSocket)."""
