@@ -1,6 +1,6 @@
 """Word alignment against espeak-style phoneme sequences (no model needed)."""
 
-from ttsd.engines.piper.alignment import WordSpan, align_words
+from ttsd.engines.alignment import WordSpan, align_words
 
 
 def _spoken(spans: list[WordSpan], spoken: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.support.tone_engine import ToneEngine
+from ttsd.engines.base import VoiceInfo
 from ttsd.engines.registry import WARNED_VOICES, EngineRegistry
 from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.messages import GenerationRequest, Voice, parse_message
@@ -85,7 +86,7 @@ def test_strict_voices_make_unknown_voices_errors() -> None:
 
 def _resolve(registry: EngineRegistry, voice_id: str) -> Resolved:
     """Resolve a voice id as is (no message parsing, so no length limit on it)."""
-    return registry.resolve(SimpleNamespace(model_id="sonic-3", voice=Voice(id=voice_id)))
+    return registry.resolve(SimpleNamespace(model_id="sonic-3", voice=Voice(id=voice_id), language=None))
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -124,3 +125,63 @@ def test_a_huge_unknown_voice_id_logs_a_short_line(caplog: pytest.LogCaptureFixt
         _resolve(EngineRegistry([ToneEngine()]), "v\n" * 16_384)  # 32 KB, newlines too
     (message,) = _warnings(caplog)
     assert len(message) < 400 and "\n" not in message and "(32768 chars)" in message
+
+
+class _FrenchTones(ToneEngine):
+    """A second engine whose one voice speaks French."""
+
+    name = "french-tones"
+
+    def voices(self) -> list[VoiceInfo]:
+        return [VoiceInfo("ton-fr", "Ton", self.name, "fr", 8000)]
+
+
+def _asking(voice_id: str, language: str | None, model_id: str = "sonic-3") -> SimpleNamespace:
+    return SimpleNamespace(model_id=model_id, voice=Voice(id=voice_id), language=language)
+
+
+def test_under_a_sonic_model_the_voice_chooses_its_engine() -> None:
+    registry = EngineRegistry([ToneEngine(), _FrenchTones()])
+    assert registry.resolve(_asking("ton-fr", None)) == Resolved("french-tones", "ton-fr")
+    assert registry.resolve(_asking("tone-high", None)) == Resolved("tones", "tone-high")
+    # An explicit engine name wins: its own default voice stands in for the other's voice.
+    assert registry.resolve(_asking("ton-fr", None, "tones")) == Resolved("tones", "tone-low")
+
+
+@pytest.mark.parametrize("language", ["fr", "fr-FR", "FR", "fr_CA"])
+def test_a_language_the_voice_speaks_is_accepted(language: str) -> None:
+    registry = EngineRegistry([ToneEngine(), _FrenchTones()])
+    assert registry.resolve(_asking("ton-fr", language)).voice_id == "ton-fr"
+
+
+def test_a_language_the_voice_does_not_speak_is_a_400_naming_the_field() -> None:
+    registry = EngineRegistry([ToneEngine(), _FrenchTones()])
+    with pytest.raises(ProtocolError) as error:
+        registry.resolve(_asking("tone-high", "fr"))
+    assert error.value.status_code == 400
+    assert error.value.error_code == ErrorCode.UNSUPPORTED_LANGUAGE
+    message = str(error.value)
+    assert "`language`" in message and "'en'" in message and "ton-fr" in message
+    with pytest.raises(ProtocolError) as error:
+        registry.resolve(_asking("tone-high", "de"))
+    assert "no voice of this server speaks it" in str(error.value)
+
+
+@pytest.mark.parametrize("language", ["", "e", "english!", "x" * 5000, "en-" + "a" * 9])
+def test_a_malformed_language_is_a_400(language: str) -> None:
+    with pytest.raises(ProtocolError) as error:
+        EngineRegistry([ToneEngine()]).resolve(_asking("tone-high", language))
+    assert error.value.error_code == ErrorCode.INVALID_REQUEST
+    assert "`language`" in str(error.value) and len(str(error.value)) < 400
+
+
+def test_language_fallback_speaks_the_voice_language_and_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = EngineRegistry([ToneEngine()], language_fallback=True)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            assert registry.resolve(_asking("tone-high", "fr")).voice_id == "tone-high"
+    assert [r.getMessage() for r in caplog.records if "fallback" in r.getMessage()] == [
+        "voice 'tone-high' does not speak 'fr': speaking 'en' (language fallback is on)"
+    ]

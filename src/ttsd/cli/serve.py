@@ -19,6 +19,7 @@ from ttsd.server.settings import (
     API_KEYS_ENV,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    KokoroMode,
     LogFormat,
     LogLevel,
 )
@@ -80,6 +81,30 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     "--strict-voices/--no-strict-voices",
     default=None,
     help="Unknown voice ids are errors, not the default voice [default: off].",
+)
+@click.option(
+    "--language-fallback/--no-language-fallback",
+    default=None,
+    help="A `language` the voice does not speak is spoken in the voice's own language "
+    "(logged once) instead of refused with a 400 [default: off].",
+)
+@click.option(
+    "--kokoro",
+    type=click.Choice(get_args(KokoroMode)),
+    default=None,
+    help="The Kokoro-82M engine: auto serves it when ttsd[kokoro] is installed, on "
+    "requires it [default: auto].",
+)
+@click.option(
+    "--kokoro-model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A Kokoro v1.0 ONNX file instead of the packaged int8 model.",
+)
+@click.option(
+    "--preload/--no-preload",
+    default=None,
+    help="Load every voice at start, so no request waits for one [default: on].",
 )
 @click.option(
     "--parallel-steps",

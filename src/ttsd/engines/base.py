@@ -25,6 +25,12 @@ class VoiceNotFound(KeyError):
     """The engine has no voice with that id."""
 
 
+def primary_language(code: str) -> str:
+    """The primary subtag of a language code, lower case: "en", "en-US" and "en_us" all
+    give "en" (a voice's `language` is one)."""
+    return code.replace("_", "-").split("-")[0].lower()
+
+
 @dataclass(frozen=True, slots=True)
 class VoiceInfo:
     """A voice an engine can speak with."""
@@ -32,11 +38,17 @@ class VoiceInfo:
     id: str
     name: str
     engine: str
+    #: the language it speaks (a primary subtag, see `primary_language`): the language its
+    #: text is phonemized in; a request for another is refused (engines/registry.py)
     language: str
     sample_rate: int
     description: str = ""
     gender: str | None = None
     country: str | None = None
+    #: the licence of the voice's model and data, as an SPDX id or a short phrase
+    license: str = ""
+    #: where the voice comes from (its model, training data and packaging)
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +134,10 @@ class Engine(ABC):
     @abstractmethod
     def load(self) -> None:
         """Load models so the first request does not pay for it."""
+
+    def preload(self) -> None:
+        """Load every voice now (`ttsd serve --preload`), not just what `load` loads."""
+        self.load()
 
     @abstractmethod
     def voices(self) -> list[VoiceInfo]:

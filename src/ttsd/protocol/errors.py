@@ -15,6 +15,8 @@ class ErrorCode(StrEnum):
     TRANSCRIPT_TOO_LONG = "transcript_too_long"
     MODEL_NOT_FOUND = "model_not_found"
     VOICE_NOT_FOUND = "voice_not_found"
+    #: the voice does not speak the requested `language` (issue 11)
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
     UNSUPPORTED_OUTPUT_FORMAT = "unsupported_output_format"
     TOO_MANY_CONTEXTS = "too_many_contexts"
     QUEUE_FULL = "queue_full"

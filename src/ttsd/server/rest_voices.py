@@ -12,7 +12,7 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ttsd.engines.base import VoiceInfo
+from ttsd.engines.base import VoiceInfo, primary_language
 from ttsd.protocol.errors import ErrorCode, ProtocolError, invalid_request
 from ttsd.protocol.rest import VoiceQuery, parse_voice_query
 from ttsd.protocol.shown import shown
@@ -47,6 +47,8 @@ def voice_json(voice: VoiceInfo) -> dict[str, Any]:
         # ttsd's own
         "engine": voice.engine,
         "sample_rate": voice.sample_rate,
+        "license": voice.license,
+        "source": voice.source,
     }
 
 
@@ -84,17 +86,12 @@ def _matches(voice: VoiceInfo, query: VoiceQuery) -> bool:
         haystacks = (voice.id, voice.name, voice.description)
         if not any(needle in text.lower() for text in haystacks):
             return False
-    if query.language is not None and _primary(query.language) != _primary(voice.language):
+    if query.language is not None and primary_language(query.language) != voice.language:
         return False
     if query.gender is not None and voice.gender != query.gender:
         return False
     # Nobody owns a ttsd voice (see `voice_json`).
     return not query.is_owner
-
-
-def _primary(language: str) -> str:
-    # "en", "en-US" and "en_US" all mean English.
-    return language.replace("_", "-").split("-")[0].lower()
 
 
 async def list_voices(request: Request, request_id: str) -> Response:

@@ -24,6 +24,7 @@ DEFAULT_PORT = 8420
 API_KEYS_ENV = "TTSD_API_KEYS"
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+KokoroMode = Literal["auto", "on", "off"]
 LogFormat = Literal["text", "json"]
 
 #: Largest `max_audio_frame_bytes`: its base64 (4/3 as long) plus the frame's JSON must stay
@@ -59,6 +60,16 @@ class Settings:
     aliases: dict[str, str] = field(default_factory=dict)
     #: unknown voice ids are an error instead of falling back to the default voice
     strict_voices: bool = False
+    #: a `language` the voice does not speak is spoken in the voice's own language, with
+    #: one warning, instead of being refused with a 400 (engines/registry.py)
+    language_fallback: bool = False
+    #: the Kokoro-82M engine (issue 11): `auto` serves it when `ttsd[kokoro]` is installed,
+    #: `on` refuses to start without it, `off` never loads it
+    kokoro: KokoroMode = "auto"
+    #: a Kokoro v1.0 ONNX file to use instead of the packaged int8 model (the fp32 export)
+    kokoro_model: FilePath | None = None
+    #: load every voice at start, so no request waits ~1.5 s for a voice's first use
+    preload: bool = True
     limits: Limits = field(default_factory=Limits)
     #: synthesis steps (one sentence each) that may run side by side. A step alone uses
     #: `engine_threads` cores (lowest latency for one stream); while several streams are

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import onnxruntime
 
 from ttsd.engines.base import step_lead
+from ttsd.engines.onnx_sessions import for_threads
 from ttsd.engines.piper.split import CONTEXT_FRAMES, Window, windows
 
 #: Seconds of audio in the first window of a stream's first inference: short, so its first
@@ -65,7 +65,6 @@ CALIBRATION_TEXT = (
 )
 
 Array = npt.NDArray[np.float32]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -114,10 +113,3 @@ class SplitSessions:
             audio = for_threads(self.decoders, None).run(None, {self.latent: latent})[0]
             peak = max(peak, float(np.max(np.abs(audio))))
         return 1.0 / peak if peak > 1e-6 else 1.0
-
-
-def for_threads(by_threads: Mapping[int, T], threads: int | None) -> T:
-    """What `by_threads` has for a step that may use `threads` cores: its entry for that
-    count, else the first (the default), as when the scheduler gives no count."""
-    found = by_threads.get(threads) if threads is not None else None
-    return found if found is not None else next(iter(by_threads.values()))

@@ -41,6 +41,12 @@ from piper import PiperVoice
 from piper.config import PiperConfig, SynthesisConfig
 from piper.const import BOS, EOS, PAD
 
+from ttsd.engines.alignment import (
+    SILENT_PHONEMES,
+    WORD_SEPARATOR,
+    WordSpan,
+    align_words,
+)
 from ttsd.engines.base import (
     AudioChunk,
     Engine,
@@ -51,13 +57,8 @@ from ttsd.engines.base import (
     VoiceNotFound,
     step_threads,
 )
-from ttsd.engines.piper.alignment import (
-    SILENT_PHONEMES,
-    WORD_SEPARATOR,
-    WordSpan,
-    align_words,
-)
-from ttsd.engines.piper.chunked import CALIBRATION_TEXT, SplitSessions, for_threads
+from ttsd.engines.onnx_sessions import cpu_session, for_threads, shared_weights, weights_of
+from ttsd.engines.piper.chunked import CALIBRATION_TEXT, SplitSessions
 from ttsd.engines.piper.split import split_model
 from ttsd.engines.piper.voices import PiperVoiceFile
 from ttsd.text.steps import step_end
@@ -67,10 +68,6 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Words whose isolated phonemes are remembered (for word timestamps), all voices together.
 WORD_CACHE_SIZE = 50_000
-
-#: Initializers at least this large are shared between a voice's sessions; small ones stay
-#: in the graph, where ONNX Runtime needs their values to fold constants.
-_SHARED_WEIGHT_BYTES = 4096
 
 #: Stress marks belong to the phoneme after them in `phoneme_timestamps`, length marks
 #: to the one before.
@@ -166,6 +163,11 @@ class PiperEngine(Engine):
         """Load the default voice now; the others load on first use."""
         self._voice(self._default_id)
 
+    def preload(self) -> None:
+        """Load every voice now (~1.5 s and ~200 MiB each), so no request waits for one."""
+        for voice_id in self._files:
+            self._voice(voice_id)
+
     def voices(self) -> list[VoiceInfo]:
         """All voices, default first."""
         return [
@@ -177,6 +179,8 @@ class PiperEngine(Engine):
                 sample_rate=voice.sample_rate,
                 description=f"Piper voice {voice.id}",
                 country=voice.country,
+                license=voice.license,
+                source=voice.source,
             )
             for voice in self._files.values()
         ]
@@ -257,7 +261,6 @@ class PiperEngine(Engine):
 
     def _load_voice(self, file: PiperVoiceFile) -> _LoadedVoice:
         import onnx
-        from onnx import numpy_helper
         from piper.patch_voice_with_alignment import add_alignment_output
 
         model = onnx.load(str(file.model_path))
@@ -266,26 +269,22 @@ class PiperEngine(Engine):
         except ValueError as exc:
             # Already patched on disk, or an unusual graph: timings fall back to even spacing.
             _LOGGER.info("voice %s: alignment output not added (%s)", file.id, exc)
-        shared = {
-            tensor.name: onnxruntime.OrtValue.ortvalue_from_numpy(array)
-            for tensor in model.graph.initializer
-            if (array := numpy_helper.to_array(tensor)).nbytes >= _SHARED_WEIGHT_BYTES
-        }
+        shared = shared_weights(model)
         halves = split_model(model) if self._chunked else None
         if halves is None and self._chunked:
             _LOGGER.info(
                 "voice %s: its graph cannot be cut before the decoder; whole sentences", file.id
             )
         models = [model] if halves is None else [halves.encoder, halves.decoder]
-        blobs = [(m.SerializeToString(), _weights_of(m, shared)) for m in models]
+        blobs = [(m.SerializeToString(), weights_of(m, shared)) for m in models]
         del model, models, halves
         config = PiperConfig.from_dict(json.loads(file.config_path.read_text(encoding="utf-8")))
         # Building a session (graph optimization) takes ~1.4 s and releases the GIL: the
         # sessions are built side by side, so a second one costs little start-up time.
         jobs = [(blob, t, weights) for blob, weights in blobs for t in self._thread_counts]
-        spin = len(blobs) == 1  # see `_session`
+        spin = len(blobs) == 1  # see `cpu_session`
         with ThreadPoolExecutor(len(jobs)) as pool:
-            built = list(pool.map(lambda job: _session(*job, spin=spin), jobs))
+            built = list(pool.map(lambda job: cpu_session(*job, spin=spin), jobs))
         count = len(self._thread_counts)
         first = dict(zip(self._thread_counts, built[:count], strict=True))
         by_threads = {t: PiperVoice(session=session, config=config) for t, session in first.items()}
@@ -419,12 +418,6 @@ def _feeds(
     return feeds
 
 
-def _weights_of(model: Any, shared: dict[str, Any]) -> dict[str, Any]:
-    """The shared weights `model` has (each half of a split model has some of them)."""
-    names = {tensor.name for tensor in model.graph.initializer}
-    return {name: value for name, value in shared.items() if name in names}
-
-
 def _latent_name(decoder: onnxruntime.InferenceSession) -> str:
     return str(decoder.get_inputs()[0].name)
 
@@ -473,30 +466,6 @@ def _parts(phonemes: list[str], cap: int) -> Iterator[list[str]]:
         yield phonemes[start:cut]
         start = cut
     yield phonemes[start:]
-
-
-def _session(
-    model_bytes: bytes, threads: int, weights: dict[str, onnxruntime.OrtValue], *, spin: bool = True
-) -> onnxruntime.InferenceSession:
-    """A CPU session with `threads` intra-op threads, reading `weights` rather than copying them.
-    `spin=False`: its pool never spins (see below)."""
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    # Pool threads that spin between the model's ops instead of sleeping make a step on
-    # several cores ~5-15 % faster (one sentence, in-process, same run). Such a step runs
-    # only while its stream is alone, so nobody else wants the cores meanwhile; a one-
-    # thread session has no pool to spin.
-    # But the two halves of a split voice run one after the other, each with its own pool:
-    # the encoder's threads would spin on the cores the decoder then needs (measured: an
-    # encoder + decoder pair 24 % slower than the whole model with both spinning).
-    options.add_session_config_entry(
-        "session.intra_op.allow_spinning", "1" if spin and threads > 1 else "0"
-    )
-    for name, value in weights.items():
-        options.add_initializer(name, value)
-    return onnxruntime.InferenceSession(
-        model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
-    )
 
 
 def _normalize(audio: npt.NDArray[np.float32], volume: float) -> npt.NDArray[np.float32]:

