@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from tests.support.asr import recognize, word_recall
 from ttsd.audio.encoders import decode
 from ttsd.cli import main
+from ttsd.engines.kokoro.voices import vendored_voices
 from ttsd.protocol.formats import Encoding
 
 pytestmark = pytest.mark.e2e
@@ -113,7 +114,10 @@ def test_voices_lists_the_default_voice() -> None:
     assert code == 0
     assert b"en_US-joe-medium" in out
     code, out, _ = run("voices", "--ids")
-    assert out.decode().split() == ["en_US-joe-medium"]
+    ids = out.decode().split()
+    # The default voice first; then Kokoro's, where `ttsd[kokoro]` is installed.
+    assert ids[0] == "en_US-joe-medium"
+    assert set(ids[1:]) <= {voice.id for voice in vendored_voices()}
 
 
 def test_every_command_has_help() -> None:

@@ -286,6 +286,10 @@ SAMPLES: dict[str, Any] = {
     "drain_timeout_s": 7.5,
     "metrics_require_key": True,
     "chunked_decoder": False,
+    "language_fallback": True,
+    "kokoro": "off",
+    "kokoro_model": "MODEL",
+    "preload": False,
     "max_message_bytes": 5000,
     "max_transcript_chars": 100,
     "max_context_id_chars": 40,
@@ -313,6 +317,10 @@ def sample(name: str, tmp_path: Path) -> Any:
     if value in ("CERT", "KEY"):
         path = tmp_path / f"{value.lower()}.pem"
         path.write_text(value)
+        return path
+    if value == "MODEL":
+        path = tmp_path / "kokoro.onnx"
+        path.write_bytes(b"onnx")
         return path
     return value
 

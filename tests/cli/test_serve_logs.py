@@ -127,7 +127,8 @@ def test_the_ready_line_names_the_url_voices_and_cores(
     lines, _ = json_log
     (ready,) = [line for line in lines if " ready at " in line["message"]]
     assert re.search(
-        r" ready at ws://127\.0\.0\.1:\d+/tts/websocket; voices: en_US-joe-medium; ",
+        r" ready at ws://127\.0\.0\.1:\d+/tts/websocket; "
+        r"voices: en_US-joe-medium(, \w+)*( and \d+ more)?; ",
         ready["message"],
     )
     assert ready["url"].startswith("ws://127.0.0.1:") and ready["voices"][0] == "en_US-joe-medium"

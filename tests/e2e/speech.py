@@ -16,6 +16,18 @@ from ttsd.protocol.formats import BYTES_PER_SAMPLE, Encoding
 CARTESIA_VOICE = {"mode": "id", "id": "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"}
 #: The default voice's own id.
 JOE_VOICE = {"mode": "id", "id": "en_US-joe-medium"}
+
+
+def served_voice_ids() -> list[str]:
+    """The voices the shared e2e server lists, in order: the default voice, then Kokoro's
+    where `ttsd[kokoro]` is installed (as the test command installs it)."""
+    from ttsd.engines.kokoro import KokoroEngine
+    from ttsd.engines.kokoro.voices import vendored_voices
+
+    kokoro = [v.id for v in vendored_voices()] if KokoroEngine.packaged_model_installed() else []
+    return ["en_US-joe-medium", *kokoro]
+
+
 #: The rate Piper's default voice produces (no resampling).
 NATIVE_RATE = 22050
 

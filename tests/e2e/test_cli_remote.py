@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.e2e.speech import served_voice_ids
 from tests.support.asr import recognize, word_recall
 from tests.support.live_server import free_port
 from ttsd.audio.encoders import decode
@@ -48,7 +49,7 @@ def test_a_long_text_through_the_server_is_spoken_whole(piper_server: str, tmp_p
 def test_voices_through_the_server(piper_server: str) -> None:
     result = CliRunner().invoke(main, ["voices", "--ids", "--url", f"http://{piper_server}"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.split() == ["en_US-joe-medium"]
+    assert result.stdout.split() == served_voice_ids()
 
 
 def test_an_unreachable_server_says_what_to_do(tmp_path: Path) -> None:

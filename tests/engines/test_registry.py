@@ -86,7 +86,9 @@ def test_strict_voices_make_unknown_voices_errors() -> None:
 
 def _resolve(registry: EngineRegistry, voice_id: str) -> Resolved:
     """Resolve a voice id as is (no message parsing, so no length limit on it)."""
-    return registry.resolve(SimpleNamespace(model_id="sonic-3", voice=Voice(id=voice_id), language=None))
+    return registry.resolve(
+        SimpleNamespace(model_id="sonic-3", voice=Voice(id=voice_id), language=None)
+    )
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
