@@ -113,6 +113,7 @@ def test_voices_lists_the_default_voice() -> None:
     code, out, _ = run("voices")
     assert code == 0
     assert b"en_US-joe-medium" in out
+    assert b"piper" in out and b"lessac" in out  # its engine and licence
     code, out, _ = run("voices", "--ids")
     ids = out.decode().split()
     # The default voice first; then Kokoro's, where `ttsd[kokoro]` is installed.

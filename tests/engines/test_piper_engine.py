@@ -2,7 +2,10 @@
 the encoder and chunked decoder, the default, are tested in test_piper_chunked.py and end to
 end through the server)."""
 
+import logging
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from ttsd.engines.base import AudioChunk, SynthesisOptions, VoiceNotFound, running_with_threads
 from ttsd.engines.piper import PiperEngine, default_voice_file
 from ttsd.engines.piper.engine import MAX_STEP_CHARS, _first_and_rest, _parts
+from ttsd.engines.piper.voices import PiperVoiceFile
 from ttsd.text.words import split_words
 
 VOICE = "en_US-joe-medium"
@@ -109,6 +113,33 @@ def test_without_shared_threads_there_is_one_session() -> None:
     engine = PiperEngine([default_voice_file()], intra_op_threads=1, shared_threads=1)
     engine.load()
     assert list(engine._loaded[VOICE].by_threads) == [1]
+
+
+def test_preload_loads_every_voice_and_load_only_the_default(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    joe = default_voice_file()
+    for suffix in ("", ".json"):
+        shutil.copy(f"{joe.model_path}{suffix}", tmp_path / f"en_US-copy-medium.onnx{suffix}")
+    copy = PiperVoiceFile.from_model_path(tmp_path / "en_US-copy-medium.onnx")
+    with caplog.at_level(logging.INFO, logger="ttsd.engines.piper.engine"):
+        lazy = PiperEngine([joe, copy], chunked=False)
+        lazy.load()
+        loaded_lazily = sum("loaded Piper voice" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        eager = PiperEngine([joe, copy], chunked=False)
+        eager.preload()
+        loaded_eagerly = sum("loaded Piper voice" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        list(eager.synthesize("Hi.", "en_US-copy-medium", SynthesisOptions()))
+        assert not [r for r in caplog.records if "loaded Piper voice" in r.getMessage()]
+    assert (loaded_lazily, loaded_eagerly) == (1, 2)
+
+
+def test_the_default_voice_states_its_licence_and_lessac_ancestry(engine: PiperEngine) -> None:
+    (voice,) = engine.voices()
+    assert voice.license.startswith("CC0") and "lessac" in voice.license
+    assert "NabuCasa" in voice.source and "lessac" in voice.source
 
 
 # --- bounded steps (issue 8) ---------------------------------------------------------------

@@ -45,3 +45,29 @@ def test_reading_a_voice_needs_its_config(tmp_path: Path) -> None:
     assert PiperVoiceFile.from_model_path(tmp_path / "x.onnx").sample_rate == 22050
     with pytest.raises(ValueError):
         PiperVoiceFile.from_model_path(tmp_path / "y.onnx")
+
+
+@pytest.mark.parametrize(
+    ("card", "license", "in_source"),
+    [
+        ("* License: MIT\n", "MIT", ""),
+        (
+            "## Dataset\n* URL: https://example.org/data\n* License: CC-BY-4.0\n"
+            "## Training\nFinetuned from U.S. English lessac voice.\n",
+            "CC-BY-4.0 (fine-tuned from lessac, whose training data is licensed for research only)",
+            "https://example.org/data",
+        ),
+        (None, "", "Piper voice en_GB-test-low"),
+    ],
+)
+def test_a_voice_states_the_licence_and_source_of_its_model_card(
+    tmp_path: Path, card: str | None, license: str, in_source: str
+) -> None:
+    default = default_voice_file()
+    (tmp_path / "en_GB-test-low.onnx").symlink_to(default.model_path)
+    shutil.copy(default.config_path, tmp_path / "en_GB-test-low.onnx.json")
+    if card is not None:  # where `ttsd voices download` saves it
+        (tmp_path / "en_GB-test-low.onnx.MODEL_CARD").write_text(card)
+    voice = PiperVoiceFile.from_model_path(tmp_path / "en_GB-test-low.onnx")
+    assert voice.license == license
+    assert in_source in voice.source

@@ -242,3 +242,14 @@ def test_an_sse_context_id_over_the_limit_is_400_naming_it(http: httpx.Client) -
     response = http.post("/tts/sse", json=tts_body(context_id="c" * 257))
     body = assert_error(response, status=400, error_code="invalid_request", mentions="`context_id`")
     assert "257 characters" in body["message"] and "c" * 257 not in body["message"]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_a_language_the_voice_does_not_speak_is_a_400_naming_it(
+    http: httpx.Client, path: str
+) -> None:
+    response = http.post(path, json=tts_body(language="fr"))
+    assert_error(response, status=400, error_code="unsupported_language", mentions="`language`")
+    response = http.post(path, json=tts_body(language="not a language"))
+    assert_error(response, status=400, error_code="invalid_request", mentions="`language`")
+    assert http.post(path, json=tts_body(language="en-US")).status_code == 200

@@ -49,10 +49,14 @@ def speak_remote(
                 _drain(ctx.receive(), sink, advance, words=split_words(batch))
 
 
-def list_voices_remote(url: str, api_key: str | None) -> list[tuple[str, str, str]]:
-    """`(id, name, language)` of every voice the server offers."""
+def list_voices_remote(url: str, api_key: str | None) -> list[tuple[str, ...]]:
+    """`(id, name, language, engine, licence)` of every voice the server offers."""
     with _server_errors(url), Client(base_url=url, api_key=api_key) as client:
-        return [(v.id, v.name, v.language) for v in client.voices.list()]
+        return [
+            (v.id, v.name, f"{v.language}-{v.country}" if v.country else v.language, v.engine,
+             v.license)
+            for v in client.voices.list()
+        ]  # fmt: skip
 
 
 @contextmanager

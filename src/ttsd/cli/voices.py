@@ -43,14 +43,14 @@ _LISTING_OPTIONS = ("url", "api_key", "voices_dir", "ids")
 def voices(
     ctx: click.Context, url: str | None, api_key: str | None, voices_dir: Path | None, ids: bool
 ) -> None:
-    """List the voices you can pass as `voice` (id, name, language).
+    """List the voices you can pass as `voice` (id, name, language, engine, licence).
 
     `ttsd voices download NAME` adds a voice from Piper's catalogue.
     """
     if ctx.invoked_subcommand is not None:
         _refuse_listing_options(ctx)
         return
-    rows: list[tuple[str, str, str]]
+    rows: list[tuple[str, ...]]
     if url:
         from ttsd.cli.remote import list_voices_remote
 
@@ -59,12 +59,12 @@ def voices(
         from ttsd.cli.say import local_registry
 
         registry = local_registry(voices_dir)
-        rows = [(v.id, v.name, v.language) for v in registry.voices()]
+        rows = [(v.id, v.name, v.locale, v.engine, v.license) for v in registry.voices()]
     if ids:
-        for voice_id, _, _ in rows:
-            click.echo(voice_id)
+        for row in rows:
+            click.echo(row[0])
         return
-    table = Table("id", "name", "language")
+    table = Table("id", "name", "language", "engine", "licence")
     for row in rows:
         table.add_row(*row)
     Console().print(table)

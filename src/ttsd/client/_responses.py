@@ -141,6 +141,9 @@ def voice_from_dict(obj: Mapping[str, Any]) -> Voice:
         is_public=obj.get("is_public") is not False,
         gender=_str(obj.get("gender")),
         country=_str(obj.get("country")),
+        engine=_str(obj.get("engine")) or "",
+        license=_str(obj.get("license")) or "",
+        source=_str(obj.get("source")) or "",
         raw=obj,
     )
 

@@ -147,5 +147,10 @@ class Voice:
     is_public: bool = True
     gender: str | None = None
     country: str | None = None
+    #: ttsd's own: the engine that speaks it ("piper", "kokoro"; "" from other servers)
+    engine: str = ""
+    #: ttsd's own: the licence of its model and data, and where it comes from
+    license: str = ""
+    source: str = ""
     #: The voice object exactly as received.
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)

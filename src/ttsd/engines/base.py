@@ -50,6 +50,11 @@ class VoiceInfo:
     #: where the voice comes from (its model, training data and packaging)
     source: str = ""
 
+    @property
+    def locale(self) -> str:
+        """The language with its region where known ("en-US", "es")."""
+        return f"{self.language}-{self.country}" if self.country else self.language
+
 
 @dataclass(frozen=True, slots=True)
 class SynthesisOptions:

@@ -27,7 +27,6 @@ def voice_json(voice: VoiceInfo) -> dict[str, Any]:
 
     Every voice is installed on the server for every caller: public, owned by nobody.
     """
-    locale = f"{voice.language}-{voice.country}" if voice.country else voice.language
     return {
         "id": voice.id,
         "name": voice.name,
@@ -43,7 +42,7 @@ def voice_json(voice: VoiceInfo) -> dict[str, Any]:
         "visibility": "all",
         "tagline": "",
         "accent": None,
-        "locales": [{"locale": locale, "is_native": True}],
+        "locales": [{"locale": voice.locale, "is_native": True}],
         # ttsd's own
         "engine": voice.engine,
         "sample_rate": voice.sample_rate,
