@@ -1,11 +1,13 @@
-"""Each engine and voice side by side, in one process and one run (issue 11).
+"""Each engine and voice side by side, in one run (issue 11).
 
-For every voice asked for: time to first audio of a stream (`first_audio`, a two-clause
-sentence), real-time factor of a paragraph (compute seconds per audio second), and, for
-English voices, the PocketSphinx word recall of that paragraph (the test suite's
-recognizer). Memory: this process's peak RSS after each engine has loaded and spoken,
-so the Kokoro figure includes Piper's. Piper's default voice is the baseline every ratio
-is to. Runs on as many cores as the engines' default sessions use.
+For every voice asked for, in this process: time to first audio of a stream's first step
+(`first_audio`, a two-clause sentence), real-time factor of a paragraph (compute seconds
+per audio second), and, for English voices, the PocketSphinx word recall of that
+paragraph (the test suite's recognizer). Memory: this process's peak RSS growth after
+each voice has loaded and spoken, so the Kokoro rows include Piper's. Then, through a
+real `ttsd serve` and one WebSocket: the first audio of the same sentence sent whole
+(`continue: false`), where the server's first-clause cut and the scheduler apply. Piper's
+default voice is the baseline every ratio is to. Runs on every core.
 
     .venv/bin/python benchmarks/engines.py [--runs 3] [--voices af_heart,ef_dora]
 """
@@ -22,9 +24,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.support.asr import recognize, word_recall
 
+import latency
+from benchlib import running_ttsd
 from ttsd.engines.base import Engine, SynthesisOptions
 from ttsd.engines.kokoro import KokoroEngine
 from ttsd.engines.piper import PiperEngine, default_voice_file
@@ -95,15 +100,42 @@ def main() -> None:
             recall = word_recall(text, recognize(pcm, rate)) if english else None
             rows.append((engine.name, info.id, ttfa, rtf, recall, _peak_rss_mib() - rss_before))
             print(f"  measured {engine.name} {info.id}", file=sys.stderr, flush=True)
-    base_ttfa, base_rtf = rows[0][2], rows[0][3]
-    print("| engine | voice | first audio | × piper | RTF | × piper | recall | peak RSS |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    socket = _socket_first_audio([(r[1], _language(r[1], piper, kokoro)) for r in rows], args.runs)
+    base_ttfa, base_rtf, base_socket = rows[0][2], rows[0][3], socket[rows[0][1]]
+    print(
+        "| engine | voice | first audio (engine) | × piper | first audio (socket) | × piper "
+        "| RTF | × piper | recall | peak RSS |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, voice, ttfa, rtf, recall, rss in rows:
         said = f"{recall:.2f}" if recall is not None else "-"
         print(
-            f"| {name} | {voice} | {ttfa * 1000:.0f} ms | {ttfa / base_ttfa:.1f} | {rtf:.3f} | "
+            f"| {name} | {voice} | {ttfa * 1000:.0f} ms | {ttfa / base_ttfa:.1f} | "
+            f"{socket[voice] * 1000:.0f} ms | {socket[voice] / base_socket:.1f} | {rtf:.3f} | "
             f"{rtf / base_rtf:.1f} | {said} | +{rss:.0f} MiB |"
         )
+
+
+def _language(voice_id: str, *engines: Engine) -> str:
+    return next(v.language for e in engines for v in e.voices() if v.id == voice_id)
+
+
+def _socket_first_audio(voices: list[tuple[str, str]], runs: int) -> dict[str, float]:
+    """Median first audio of each voice's first sentence through `ttsd serve`."""
+    found: dict[str, float] = {}
+    with running_ttsd("--kokoro", "on") as server:
+        url = f"ws://{server.host}:{server.port}/tts/websocket"
+        for voice, language in voices:
+            measure, close = latency.ttsd_socket(url, 24000, voice, language)
+            text = FIRST if language == "en" else OTHERS[language]
+            try:
+                measure(text)  # warm up
+                samples = [measure(text) for _ in range(runs)]
+            finally:
+                close()
+            found[voice] = statistics.median(s.ttfa_s for s in samples)
+            print(f"  measured {voice} over the socket", file=sys.stderr, flush=True)
+    return found
 
 
 if __name__ == "__main__":

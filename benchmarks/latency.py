@@ -173,8 +173,11 @@ def ttsd_engine(*, timings: bool, intra_op_threads: int = 0) -> Measure:
     return measure
 
 
-def ttsd_socket(url: str, sample_rate: int) -> tuple[Measure, Callable[[], None]]:
-    """One request per call over one persistent WebSocket; returns (measure, close)."""
+def ttsd_socket(
+    url: str, sample_rate: int, voice: str = "benchmark", language: str = "en"
+) -> tuple[Measure, Callable[[], None]]:
+    """One request per call over one persistent WebSocket; returns (measure, close).
+    `voice` "benchmark" is no voice of ttsd's: the server's default voice speaks."""
     from websockets.sync.client import connect
 
     connection = connect(url, max_size=None, open_timeout=30)
@@ -184,8 +187,8 @@ def ttsd_socket(url: str, sample_rate: int) -> tuple[Measure, Callable[[], None]
         request = {
             "model_id": "sonic-3",
             "transcript": text,
-            "voice": {"mode": "id", "id": "benchmark"},
-            "language": "en",
+            "voice": {"mode": "id", "id": voice},
+            "language": language,
             "context_id": context_id,
             "output_format": {
                 "container": "raw",

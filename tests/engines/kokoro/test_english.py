@@ -65,6 +65,33 @@ def test_numbers_money_and_symbols_are_spelled_out(token: str, words: str) -> No
     assert spoken_words(token) == words.split()
 
 
+@pytest.mark.parametrize(
+    ("text", "british", "words"),
+    [
+        ("12/02/2026", False, "December second twenty twenty six"),
+        ("12/02/2026", True, "February twelfth twenty twenty six"),
+        ("2026-12-02", False, "December second twenty twenty six"),
+        ("2026-13-45", False, "two thousand and twenty six thirteen forty five"),
+        ("3pm", False, "three P.M."),
+        ("10:30a.m.", False, "ten thirty A.M."),
+        ("Dec.", False, "December"),
+    ],
+)
+def test_dates_and_times_are_read_as_a_speaker_says_them(
+    text: str, british: bool, words: str
+) -> None:
+    assert spoken_words(text, british=british) == words.split()
+
+
+def test_a_day_after_a_month_is_an_ordinal_and_dec_does_not_end_a_sentence() -> None:
+    (sentence,) = US("On Dec. 2 we met.")
+    assert sentence.phonemes.startswith("ˌɔn disˈɛmbəɹ sˈɛkənd wi")
+
+
+def test_a_lexicon_entry_for_the_whole_token_wins_over_its_parts() -> None:
+    assert _said(US, "Wi-Fi")[0] == [("Wi-Fi", "wˈIfˌI")]
+
+
 def test_the_and_to_take_their_weak_or_strong_form_from_the_next_word() -> None:
     phonemes = [p for _, p in _said(US, "the apple to eat the cat to go")[0]]
     assert phonemes[0] == "ði" and phonemes[2] == "tʊ"

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-import re
 from functools import cache, lru_cache
 from typing import Any
 
 from ttsd.engines import espeak
 from ttsd.engines.alignment import WordSpan
-from ttsd.engines.kokoro.normalize import spoken_words
+from ttsd.engines.kokoro.normalize import (
+    DOTTED_LETTERS,
+    is_abbreviation,
+    month_name,
+    spoken_words,
+)
 from ttsd.engines.kokoro.sentences import PUNCTUATION, SENTENCE_ENDS, Sentence
 from ttsd.engines.kokoro.voices import vocabulary
 from ttsd.text.words import split_words
@@ -64,7 +68,10 @@ class EnglishG2P:
         sentences: list[Sentence] = []
         current = Sentence()
         tokens = split_words(text)
-        said = [self._token(token) for token in tokens]
+        said = []
+        for index, token in enumerate(tokens):
+            previous = tokens[index - 1].strip(_OPENERS + _CLOSERS) if index else ""
+            said.append(self._token(token, after_month=month_name(previous) is not None))
         for index, (token, (lead, core, trail)) in enumerate(zip(tokens, said, strict=True)):
             following = next((c for _, c, _ in said[index + 1 :] if c), "")
             core = self._weak_form(core, following)
@@ -80,7 +87,7 @@ class EnglishG2P:
             sentences.append(current)
         return sentences
 
-    def _token(self, token: str) -> tuple[str, str, str]:
+    def _token(self, token: str, *, after_month: bool = False) -> tuple[str, str, str]:
         """A transcript token's leading punctuation, phonemes, and trailing punctuation."""
         core = token.lstrip(_OPENERS)
         lead = token[: len(token) - len(core)]
@@ -92,8 +99,10 @@ class EnglishG2P:
         lead, trail = _kept(lead), _kept(trail)
         if not core:
             return "", "", trail or lead
-        words = spoken_words(core)
-        phonemes = " ".join(p for p in (self.word(w) for w in words) if p)
+        # A lexicon entry for the whole token first ("Wi-Fi", "e-mail"), then its words.
+        whole = self._lookup(core) if not core.isdigit() else None
+        words = [] if whole else spoken_words(core, british=self._british, after_month=after_month)
+        phonemes = whole or " ".join(p for p in (self.word(w) for w in words) if p)
         return lead, phonemes, trail
 
     def _weak_form(self, phonemes: str, following: str) -> str:
@@ -111,6 +120,8 @@ class EnglishG2P:
         if len(word) > MAX_WORD_CHARS:
             pieces = [word[i : i + MAX_WORD_CHARS] for i in range(0, len(word), MAX_WORD_CHARS)]
             return " ".join(self.word(piece) for piece in pieces)
+        if DOTTED_LETTERS.fullmatch(word):  # "U.S.", "a.m."
+            return self._letters(word.replace(".", "").upper()) or ""
         found = self._special(word) or self._lookup(word) or self._stemmed(word)
         if found is None:
             found = self._espeak(word)
@@ -208,11 +219,8 @@ def _kept(punctuation: str) -> str:
 
 
 def _is_abbreviation(token: str) -> bool:
-    """ "Mr." or "U.S.": a dot that does not end a sentence (a guess without context)."""
-    core = token.strip(_OPENERS + _CLOSERS.replace(".", ""))
-    if core.lower() in ("mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "prof.", "vs."):
-        return True
-    return bool(re.fullmatch(r"(?:[A-Za-z]\.){2,}", core))
+    """Whether the token's final dot belongs to its word (normalize.is_abbreviation)."""
+    return is_abbreviation(token.strip(_OPENERS + _CLOSERS.replace(".", "")))
 
 
 @cache

@@ -35,19 +35,57 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _MONEY = re.compile(r"([$£€])(\d+(?:\.\d{1,2})?)")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
 _ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)", re.IGNORECASE)
-_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_TIME = re.compile(r"(\d{1,2})(?::(\d{2}))?([ap])\.?m\.?|(\d{1,2}):(\d{2})", re.IGNORECASE)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_SLASHED_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})")
+#: "a.m.", "U.S.": letters each followed by a dot, read letter by letter.
+DOTTED_LETTERS = re.compile(r"(?:[A-Za-z]\.){2,}")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+_MONTH_ABBREVIATIONS = {m[:3].lower(): m for m in MONTHS} | {"sept": "September"}
 _YEAR = re.compile(r"1[1-9]\d\d|20\d\d")
 _DECADE = re.compile(r"(1[1-9]|20)(\d)0s")
 #: Runs a mixed token splits into: letters (with apostrophes), digits, other symbols.
 _RUNS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:\.\d+)?|\S")
 
 
-def spoken_words(token: str) -> list[str]:
+def is_abbreviation(token: str) -> bool:
+    """ "Mr.", "Dec." or "U.S.": a dot that belongs to the word, not the end of a sentence
+    (a guess without context: "in the U.S." at a sentence's end does not end it)."""
+    lowered = token.lower()
+    return (
+        lowered.endswith(".")
+        and (lowered in _ABBREVIATIONS or lowered[:-1] in _MONTH_ABBREVIATIONS)
+    ) or DOTTED_LETTERS.fullmatch(token) is not None
+
+
+def month_name(token: str) -> str | None:
+    """The month `token` names ("Dec.", "december", "Sept"), or None."""
+    word = token.rstrip(".").lower()
+    return _MONTH_ABBREVIATIONS.get(word) or next((m for m in MONTHS if m.lower() == word), None)
+
+
+def spoken_words(token: str, *, british: bool = False, after_month: bool = False) -> list[str]:
     """The words a reader says for `token` (a transcript word without its outer
-    punctuation); a plain word comes back as itself."""
+    punctuation); a plain word comes back as itself. `british`: dates are day/month/year;
+    `after_month`: the token follows a month's name, so a day number is read as an ordinal
+    ("December 2" -> "December second")."""
     lowered = token.lower()
     if lowered in _ABBREVIATIONS:
         return _ABBREVIATIONS[lowered].split()
+    if lowered.endswith(".") and lowered[:-1] in _MONTH_ABBREVIATIONS:
+        return [_MONTH_ABBREVIATIONS[lowered[:-1]]]
+    if DOTTED_LETTERS.fullmatch(token):
+        return [token]
+    if after_month and token.isdigit() and 1 <= int(token) <= 31:
+        return _ordinal(token)
+    if match := _ISO_DATE.fullmatch(token):
+        return _date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    if match := _SLASHED_DATE.fullmatch(token):
+        first, second, year = int(match.group(1)), int(match.group(2)), match.group(3)
+        month, day = (second, first) if british else (first, second)
+        full_year = int(year) if len(year) == 4 else 2000 + int(year)
+        return _date(full_year, month, day)
     if _GROUPED.fullmatch(token):
         token = token.replace(",", "")
     if match := _MONEY.fullmatch(token):
@@ -57,7 +95,10 @@ def spoken_words(token: str) -> list[str]:
     if match := _ORDINAL.fullmatch(token):
         return _ordinal(match.group(1))
     if match := _TIME.fullmatch(token):
-        return _time(int(match.group(1)), int(match.group(2)))
+        if match.group(3):  # "3pm", "10:30a.m."
+            said = _time(int(match.group(1)), int(match.group(2) or 0), clock=False)
+            return [*said, f"{match.group(3).upper()}.M."]
+        return _time(int(match.group(4)), int(match.group(5)))
     if match := _DECADE.fullmatch(token):
         return _decade(match.group(0))
     if _YEAR.fullmatch(token):
@@ -106,13 +147,20 @@ def _money(symbol: str, amount: str) -> list[str]:
     return said
 
 
-def _time(hours: int, minutes: int) -> list[str]:
+def _time(hours: int, minutes: int, *, clock: bool = True) -> list[str]:
     said = _number(str(hours))
     if minutes == 0:
-        return [*said, "o'clock"]
+        return [*said, "o'clock"] if clock else said
     if minutes < 10:
         return [*said, "oh", *_number(str(minutes))]
     return said + _number(str(minutes))
+
+
+def _date(year: int, month: int, day: int) -> list[str]:
+    """ "December second, twenty twenty six"; an impossible date is read as its numbers."""
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return [*_number(str(year)), *_number(str(month)), *_number(str(day))]
+    return [MONTHS[month - 1], *_ordinal(str(day)), *_words(num2words(year, lang="en", to="year"))]
 
 
 def _decade(token: str) -> list[str]:
