@@ -31,7 +31,15 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Run `ttsd serve` without serving: record the settings and uvicorn's arguments."""
     record: dict[str, Any] = {}
 
-    def create_app(settings: Settings) -> str:
+    class Registry:
+        def load(self, *, preload: bool = False) -> None:
+            record["preload"] = preload
+
+    def build_registry(settings: Settings) -> Registry:
+        return Registry()
+
+    def create_app(settings: Settings, registry: Any = None) -> str:
+        assert isinstance(registry, Registry) and "preload" in record  # loaded before serving
         record["settings"] = settings
         return "app"
 
@@ -46,6 +54,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         }
 
     monkeypatch.setattr("ttsd.server.app.create_app", create_app)
+    monkeypatch.setattr("ttsd.server.app.build_registry", build_registry)
     # Record, not install: a root handler set up here would outlive the test.
     monkeypatch.setattr(
         "ttsd.server.logs.configure_logging",
@@ -83,6 +92,7 @@ def test_defaults(started: dict[str, Any]) -> None:
     # One handler of ttsd's for every logger: uvicorn must not install its own.
     assert started["logging"] == ("info", (), "text")
     assert started["uvicorn"]["log_config"] is None
+    assert started["preload"] is True  # every voice loaded before uvicorn starts
 
 
 def test_websocket_compression_is_offered_on_request(started: dict[str, Any]) -> None:

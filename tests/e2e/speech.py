@@ -24,7 +24,7 @@ def served_voice_ids() -> list[str]:
     from ttsd.engines.kokoro import KokoroEngine
     from ttsd.engines.kokoro.voices import vendored_voices
 
-    kokoro = [v.id for v in vendored_voices()] if KokoroEngine.packaged_model_installed() else []
+    kokoro = [v.id for v in vendored_voices()] if not KokoroEngine.missing_packages() else []
     return ["en_US-joe-medium", *kokoro]
 
 

@@ -302,7 +302,8 @@ def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
     default. With no API key it binds to 127.0.0.1 and anyone on this machine may use
     it.
     """
-    from ttsd.server.app import create_app
+    from ttsd.engines.base import EngineUnavailable
+    from ttsd.server.app import build_registry, create_app
     from ttsd.server.logs import configure_logging
     from ttsd.server.serving import run_server
     from ttsd.server.settings_loader import SettingsLoadError, load_settings
@@ -341,8 +342,17 @@ def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
             "(set --api-key or TTSD_API_KEYS)",
             settings.host,
         )
+    # The engines load before the server listens, so one that cannot run (`--kokoro on`
+    # without its packages, a corrupt `--kokoro-model`) is one error line and exit 2, not
+    # a traceback from inside uvicorn's start-up; the app's own load is then a no-op.
+    try:
+        registry = build_registry(settings)
+        registry.load(preload=settings.preload)
+    except EngineUnavailable as exc:
+        _LOGGER.error("cannot start: %s", exc)
+        sys.exit(2)
     # uvicorn under a first SIGTERM/SIGINT that drains before it stops (issue 9).
-    run_server(create_app(settings), settings)
+    run_server(create_app(settings, registry), settings)
 
 
 def _flag_label(ctx: click.Context, name: str, value: Any) -> str:

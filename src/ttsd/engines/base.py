@@ -21,6 +21,12 @@ class EngineError(Exception):
     """Synthesis failed for a reason the client cannot fix (reported as a 500)."""
 
 
+class EngineUnavailable(RuntimeError):
+    """An engine the server was asked to run cannot: its packages are missing, or its model
+    is unreadable, corrupt or not the model the engine expects (`ttsd serve` exits with
+    this message before it listens)."""
+
+
 class VoiceNotFound(KeyError):
     """The engine has no voice with that id."""
 

@@ -85,11 +85,6 @@ class EngineRegistry:
             else:
                 engine.load()
 
-    @property
-    def engine_names(self) -> list[str]:
-        """The engines' names, default first."""
-        return list(self._engines)
-
     def voices(self) -> list[VoiceInfo]:
         """Every voice of every engine, default engine's first."""
         return list(self._voices.values())

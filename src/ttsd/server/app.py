@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from ttsd import __version__
-from ttsd.engines.base import Engine
+from ttsd.engines.base import Engine, EngineUnavailable
 from ttsd.engines.piper import PiperEngine, default_voice_file, discover_voices
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.auth import PUBLIC_PATHS, ApiKeyMiddleware
@@ -70,14 +70,17 @@ def _kokoro_engine(settings: Settings) -> Engine | None:
         return None
     try:
         from ttsd.engines.kokoro import KokoroEngine
-    except ImportError as exc:  # the `kokoro` extra (misaki, num2words) is not installed
+
+        missing = KokoroEngine.missing_packages(settings.kokoro_model)
+    except ImportError as exc:  # num2words, imported by the engine's modules
+        missing = [str(exc.name)]
+    if missing:
         if settings.kokoro == "on":
-            raise RuntimeError(f"--kokoro on: {exc}; pip install 'ttsd[kokoro]'") from exc
+            raise EngineUnavailable(
+                f"kokoro is on but {', '.join(missing)} is not installed: "
+                "pip install 'ttsd[kokoro]'"
+            )
         _LOGGER.info("Kokoro engine not installed (pip install 'ttsd[kokoro]' to add it)")
-        return None
-    if settings.kokoro_model is None and not KokoroEngine.packaged_model_installed():
-        if settings.kokoro == "on":
-            raise RuntimeError("--kokoro on: the Kokoro model packages are not installed")
         return None
     return KokoroEngine(
         model_path=settings.kokoro_model,

@@ -127,10 +127,11 @@ class KokoroEngine(Engine):
         return self._default_id
 
     @staticmethod
-    def packaged_model_installed() -> bool:
-        """Whether the packages holding the int8 model and the English lexicons are
-        installed (the `kokoro` extra)."""
-        return all(importlib.util.find_spec(p) for p in (*MODEL_PACKAGES, "misaki"))
+    def missing_packages(model_path: Path | None = None) -> list[str]:
+        """The packages of the `kokoro` extra that are not installed: the English lexicons,
+        and the model's parts unless `model_path` replaces them."""
+        needed = ["misaki", *(MODEL_PACKAGES if model_path is None else ())]
+        return [p.replace("_", "-") for p in needed if importlib.util.find_spec(p) is None]
 
     def load(self) -> None:
         """Load the model and the default voice now."""

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime
 
-from ttsd.engines.base import EngineError
+from ttsd.engines.base import EngineError, EngineUnavailable
 from ttsd.engines.onnx_sessions import cpu_session, for_threads
 
 #: The packages holding the int8 model's parts, in order.
@@ -40,7 +40,7 @@ MAX_TOKENS = 512
 DURATIONS_OUTPUT = "/encoder/Cast_output_0"
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(EngineUnavailable):
     """The model's packages are missing or corrupt, or the operator's file is unreadable."""
 
 
@@ -81,7 +81,17 @@ class KokoroModel:
     def __init__(self, data: bytes, thread_counts: Sequence[int]) -> None:
         import onnx
 
-        model = onnx.load_from_string(data)
+        try:
+            model = onnx.load_from_string(data)
+        except Exception as exc:  # protobuf raises its own DecodeError
+            raise ModelUnavailable(f"the Kokoro model is not an ONNX model: {exc}") from exc
+        inputs = {value.name for value in model.graph.input}
+        produced = {name for node in model.graph.node for name in node.output}
+        if not {"tokens", "style", "speed"} <= inputs or DURATIONS_OUTPUT not in produced:
+            raise ModelUnavailable(
+                "the model is not a Kokoro v1.0 export: it needs the inputs tokens, style and "
+                f"speed and the value {DURATIONS_OUTPUT} (it has inputs {sorted(inputs)})"
+            )
         outputs = {output.name for output in model.graph.output}
         if DURATIONS_OUTPUT not in outputs:
             model.graph.output.append(

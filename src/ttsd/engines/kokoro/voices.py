@@ -17,6 +17,8 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
+from ttsd.engines.base import EngineUnavailable
+
 #: The licence of Kokoro-82M's weights and voice packs, as stated in voice listings.
 LICENSE = "Apache-2.0"
 #: Where the voices come from, as stated in voice listings.
@@ -29,7 +31,7 @@ STYLE_SIZE = 256
 _DATA = importlib.resources.files("ttsd.engines.kokoro") / "data"
 
 
-class VoicePackCorrupt(RuntimeError):
+class VoicePackCorrupt(EngineUnavailable):
     """A vendored voice pack does not match its recorded hash."""
 
 
