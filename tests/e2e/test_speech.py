@@ -27,6 +27,7 @@ from tests.e2e.speech import (
     THANKS,
     Speech,
     output_format,
+    served_voice_ids,
     speak,
     speech_of,
 )
@@ -228,15 +229,20 @@ def test_phoneme_timestamps_cover_the_words(timed: Speech) -> None:
 # --- flushes, streaming, cancel -------------------------------------------------------
 
 
-def test_each_flush_is_its_own_utterance(client: Client) -> None:
+@pytest.mark.parametrize(
+    "voice", [CARTESIA_VOICE, {"mode": "id", "id": "af_heart"}], ids=["piper", "kokoro"]
+)
+def test_each_flush_is_its_own_utterance(client: Client, voice: dict[str, Any]) -> None:
+    if voice["id"] == "af_heart" and "af_heart" not in served_voice_ids():
+        pytest.skip("ttsd[kokoro] is not installed")
     texts = [THANKS, COFFEE, JOE]
     fmt = output_format("pcm_s16le", 16000)
     for i, text in enumerate(texts):
-        client.send(request("f", text, voice=CARTESIA_VOICE, output_format=fmt, continue_=True))
+        client.send(request("f", text, voice=voice, output_format=fmt, continue_=True))
         if i < len(texts) - 1:
-            flush = request("f", "", voice=CARTESIA_VOICE, output_format=fmt, continue_=True)
+            flush = request("f", "", voice=voice, output_format=fmt, continue_=True)
             client.send({**flush, "flush": True})
-    client.send(request("f", "", voice=CARTESIA_VOICE, output_format=fmt, continue_=False))
+    client.send(request("f", "", voice=voice, output_format=fmt, continue_=False))
     frames = client.until_done("f", timeout=60)
 
     order = [(f["type"], f.get("flush_id")) for f in frames if f["type"] != "chunk"]

@@ -21,6 +21,14 @@ SHARED_WEIGHT_BYTES = 4096
 T = TypeVar("T")
 
 
+def session_thread_counts(intra_op_threads: int, shared_threads: int | None) -> tuple[int, ...]:
+    """The thread counts to build sessions for: `intra_op_threads` (a step that runs alone;
+    0: ONNX Runtime's default), then `shared_threads` (steps side by side) if different."""
+    if shared_threads is None or shared_threads == intra_op_threads:
+        return (intra_op_threads,)
+    return (intra_op_threads, shared_threads)
+
+
 def shared_weights(model: Any) -> dict[str, onnxruntime.OrtValue]:
     """The large initializers of `model` (an `onnx.ModelProto`) as `OrtValue`s, by name.
 

@@ -49,6 +49,7 @@ from ttsd.engines.kokoro.model import (
 )
 from ttsd.engines.kokoro.sentences import SILENT, Sentence
 from ttsd.engines.kokoro.voices import LICENSE, SOURCE, KokoroVoice, vendored_voices, vocabulary
+from ttsd.engines.onnx_sessions import session_thread_counts
 from ttsd.text.steps import step_end
 
 _LOGGER = logging.getLogger(__name__)
@@ -108,10 +109,7 @@ class KokoroEngine(Engine):
             raise ValueError("the step budgets of a Kokoro engine must be at least 1")
         self._default_id = next(iter(self._voices))
         self._model_path = model_path
-        counts = [intra_op_threads]
-        if shared_threads is not None and shared_threads != intra_op_threads:
-            counts.append(shared_threads)
-        self._thread_counts = tuple(counts)
+        self._thread_counts = session_thread_counts(intra_op_threads, shared_threads)
         self._max_step_chars = max_step_chars
         self._cap = min(max_step_tokens, MAX_TOKENS - 2)
         self._first_cap = min(first_step_tokens, self._cap)

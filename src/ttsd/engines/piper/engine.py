@@ -57,7 +57,13 @@ from ttsd.engines.base import (
     VoiceNotFound,
     step_threads,
 )
-from ttsd.engines.onnx_sessions import cpu_session, for_threads, shared_weights, weights_of
+from ttsd.engines.onnx_sessions import (
+    cpu_session,
+    for_threads,
+    session_thread_counts,
+    shared_weights,
+    weights_of,
+)
 from ttsd.engines.piper.chunked import CALIBRATION_TEXT, SplitSessions
 from ttsd.engines.piper.split import split_model
 from ttsd.engines.piper.voices import PiperVoiceFile
@@ -147,10 +153,7 @@ class PiperEngine(Engine):
         self._max_step_phonemes = max_step_phonemes
         self._files = {voice.id: voice for voice in voice_files}
         self._default_id = voice_files[0].id
-        counts = [intra_op_threads]
-        if shared_threads is not None and shared_threads != intra_op_threads:
-            counts.append(shared_threads)
-        self._thread_counts = tuple(counts)
+        self._thread_counts = session_thread_counts(intra_op_threads, shared_threads)
         self._loaded: dict[str, _LoadedVoice] = {}
         self._load_lock = threading.Lock()
 
