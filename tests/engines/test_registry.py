@@ -144,10 +144,10 @@ def _asking(voice_id: str, language: str | None, model_id: str = "sonic-3") -> S
 
 def test_under_a_sonic_model_the_voice_chooses_its_engine() -> None:
     registry = EngineRegistry([ToneEngine(), _FrenchTones()])
-    assert registry.resolve(_asking("ton-fr", None)) == Resolved("french-tones", "ton-fr")
-    assert registry.resolve(_asking("tone-high", None)) == Resolved("tones", "tone-high")
+    assert registry.resolve(_asking("ton-fr", None)) == Resolved("french-tones", "ton-fr", "fr")
+    assert registry.resolve(_asking("tone-high", None)) == Resolved("tones", "tone-high", "en")
     # An explicit engine name wins: its own default voice stands in for the other's voice.
-    assert registry.resolve(_asking("ton-fr", None, "tones")) == Resolved("tones", "tone-low")
+    assert registry.resolve(_asking("ton-fr", None, "tones")) == Resolved("tones", "tone-low", "en")
 
 
 @pytest.mark.parametrize("language", ["fr", "fr-FR", "FR", "fr_CA"])

@@ -31,9 +31,11 @@ def start(
     now: float = 0.0,
     limits: Limits | None = None,
     phrase_finder: PhraseFinder | None = None,
+    voice_language: str | None = None,
     **fields: Any,
 ) -> tuple[ContextState, list[Segment]]:
-    """Open a context the way `ConnectionCore` does: construct, then accept the first input."""
+    """Open a context the way `ConnectionCore` does: construct, then accept the first input
+    (`voice_language`: the language of the voice the request resolved to)."""
     first = req(transcript, **fields)
     spec = ContextSpec(
         context_id="c1",
@@ -42,7 +44,7 @@ def start(
         engine="tones",
         voice_id="tone-low",
         output_format=first.output_format,
-        language=first.language,
+        language=first.language or voice_language,
         add_timestamps=False,
         add_phoneme_timestamps=False,
         use_normalized_timestamps=False,
@@ -638,4 +640,12 @@ def test_other_languages_wait_for_a_sentence_end() -> None:
     assert state.deadline() == 3.0
     assert state.poll(0.2) == []
     english, _ = stream(WORDS[:5], every=0.03, language="en")
+    assert texts(english.poll(0.15)) == ["Thanks for calling "]
+
+
+def test_without_a_language_the_voice_language_decides() -> None:
+    # ConnectionCore puts the voice's language in the spec when the request has none.
+    spanish, _ = stream(WORDS[:5], every=0.03, voice_language="es")
+    assert spanish.poll(0.2) == []
+    english, _ = stream(WORDS[:5], every=0.03, voice_language="en")
     assert texts(english.poll(0.15)) == ["Thanks for calling "]

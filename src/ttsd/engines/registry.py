@@ -97,10 +97,10 @@ class EngineRegistry:
         """Map the request's model and voice to a local engine and voice, and check that
         the voice speaks the requested language."""
         engine = self._engine_for(request.model_id, request.voice)
-        voice_id = self._voice_for(engine, request.voice)
+        voice = self._voices[self._voice_for(engine, request.voice)]
         if request.language is not None:
-            self._check_language(request.language, self._voices[voice_id])
-        return Resolved(engine=engine.name, voice_id=voice_id)
+            self._check_language(request.language, voice)
+        return Resolved(engine=engine.name, voice_id=voice.id, language=voice.language)
 
     def _engine_for(self, model_id: str, voice: Voice) -> Engine:
         if model_id.startswith(CARTESIA_MODEL_PREFIX):

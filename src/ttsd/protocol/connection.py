@@ -222,7 +222,7 @@ class ConnectionCore:
             engine=resolved.engine,
             voice_id=resolved.voice_id,
             output_format=request.output_format,
-            language=request.language,
+            language=request.language or resolved.language,
             add_timestamps=request.add_timestamps,
             add_phoneme_timestamps=request.add_phoneme_timestamps,
             use_normalized_timestamps=request.use_normalized_timestamps,

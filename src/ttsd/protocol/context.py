@@ -54,9 +54,9 @@ class ContextState:
         self._release_finder = release_finder
         self._clause_finder = clause_finder
         self._step_finder = step_finder
-        # The phrase finder knows English function words only: other languages wait for
-        # a sentence or clause end as before.
-        language = (first.language or "en").lower()
+        # The phrase finder knows English function words only: other languages (asked for,
+        # or the voice's own) wait for a sentence or clause end as before.
+        language = (spec.language or "en").lower()
         self._phrase_finder = phrase_finder if language.startswith("en") else None
         # True once a phrase cut was due and found no boundary: from then on each new
         # input tries again, and `deadline` stops reporting the (past) phrase deadline.

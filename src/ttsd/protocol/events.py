@@ -23,6 +23,7 @@ class ContextSpec:
     engine: str
     voice_id: str
     output_format: OutputFormat
+    #: the request's `language`, else the voice's own (None when neither is known)
     language: str | None
     add_timestamps: bool
     add_phoneme_timestamps: bool

@@ -18,6 +18,8 @@ class Resolved:
 
     engine: str
     voice_id: str
+    #: the language the voice speaks (what a request without `language` is spoken in)
+    language: str | None = None
 
 
 class VoiceRequest(Protocol):
