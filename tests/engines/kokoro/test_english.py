@@ -92,6 +92,21 @@ def test_a_lexicon_entry_for_the_whole_token_wins_over_its_parts() -> None:
     assert _said(US, "Wi-Fi")[0] == [("Wi-Fi", "wˈIfˌI")]
 
 
+def test_a_curly_apostrophe_reads_as_a_straight_one() -> None:
+    assert _said(US, "don’t")[0] == [("don’t", "dˈOnt")]
+
+
+def test_function_words_take_their_weak_forms() -> None:
+    assert _said(US, "a cat, an owl, I am")[0] == [
+        ("a", "ɐ"),
+        ("cat,", "kˈæt"),
+        ("an", "ɐn"),
+        ("owl,", "ˈWl"),
+        ("I", "ˌI"),
+        ("am", "æm"),
+    ]
+
+
 def test_the_and_to_take_their_weak_or_strong_form_from_the_next_word() -> None:
     phonemes = [p for _, p in _said(US, "the apple to eat the cat to go")[0]]
     assert phonemes[0] == "ði" and phonemes[2] == "tʊ"

@@ -1,15 +1,15 @@
 """Kokoro-82M: the quality engine (issue 11), beside Piper, the default.
 
 Kokoro speaks with noticeably better voices than Piper's medium ones (the offline
-recognizer hears more of its words) and in several languages, at ~7× Piper's compute: a
+recognizer hears more of its words) and in several languages, at 7-9× Piper's compute: a
 choice for whoever has the cores, selected by `model_id: "kokoro"` or by one of its voice
 ids. It runs under the same scheduler, limits, formats and timestamps as Piper:
 
 - Text is cut into pieces of at most `max_step_chars` (src/ttsd/text/steps.py), each
   phonemized only when its turn comes (english.py, espeak_g2p.py), then into inferences of
-  at most `max_step_tokens` phonemes, cut between words: each `next()` is one bounded
-  inference. A stream's first inference is shorter still (`first_step_tokens`), so its
-  first audio comes after a clause's worth of work.
+  at most `max_step_tokens` phonemes, cut after a clause or between words (`_parts`):
+  each `next()` is one bounded inference. A stream's first inference is shorter still
+  (`first_step_tokens`), so its first audio comes after a clause's worth of work.
 - Every inference starts with the model's predicted lead-in silence (0.32–0.41 s); all
   but `KEPT_LEAD_IN_S` of it is cut, so a stream's first audio is speech.
 - Word and phoneme timestamps come from the model's own per-token frame counts (model.py).

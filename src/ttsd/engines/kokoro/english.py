@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import re
 from functools import cache, lru_cache
 from typing import Any
 
@@ -53,6 +54,8 @@ _E2M = sorted(
 #: they are read as words).
 _OPENERS = "\"'“‘«([{¿¡"
 _CLOSERS = "\"'”’»)]}.,;:!?…—-"
+#: A word of letters (apostrophes inside: "don't"), looked up as it is.
+_PLAIN_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
 class EnglishG2P:
@@ -99,11 +102,14 @@ class EnglishG2P:
         lead, trail = _kept(lead), _kept(trail)
         if not core:
             return "", "", trail or lead
+        if _PLAIN_WORD.fullmatch(core):
+            return lead, self.word(core), trail
         # A lexicon entry for the whole token first ("Wi-Fi", "e-mail"), then its words.
-        whole = self._lookup(core) if not core.isdigit() else None
-        words = [] if whole else spoken_words(core, british=self._british, after_month=after_month)
-        phonemes = whole or " ".join(p for p in (self.word(w) for w in words) if p)
-        return lead, phonemes, trail
+        whole = self._lookup(core)
+        if whole is not None:
+            return lead, "".join(c for c in whole if c in self._vocab), trail
+        words = spoken_words(core, british=self._british, after_month=after_month)
+        return lead, " ".join(p for p in (self.word(w) for w in words) if p), trail
 
     def _weak_form(self, phonemes: str, following: str) -> str:
         # "the"/"to" before a vowel (misaki: ði / tʊ), else the weak form.
@@ -117,6 +123,8 @@ class EnglishG2P:
     @lru_cache(maxsize=WORD_CACHE_SIZE)  # noqa: B019 (engines live as long as the server)
     def word(self, word: str) -> str:
         """One word's phonemes (characters of Kokoro's vocabulary only)."""
+        if "’" in word:  # the lexicons spell "don't" with a straight apostrophe
+            return self.word(word.replace("’", "'"))
         if len(word) > MAX_WORD_CHARS:
             pieces = [word[i : i + MAX_WORD_CHARS] for i in range(0, len(word), MAX_WORD_CHARS)]
             return " ".join(self.word(piece) for piece in pieces)

@@ -38,6 +38,8 @@ SAMPLES_PER_FRAME = 600
 MAX_TOKENS = 512
 #: The graph's value holding each token's frame count.
 DURATIONS_OUTPUT = "/encoder/Cast_output_0"
+#: Names the exports give the token ids' input.
+_TOKEN_INPUTS = ("tokens", "input_ids")
 
 
 class ModelUnavailable(EngineUnavailable):
@@ -87,13 +89,24 @@ class KokoroModel:
             raise ModelUnavailable(f"the Kokoro model is not an ONNX model: {exc}") from exc
         inputs = {value.name for value in model.graph.input}
         produced = {name for node in model.graph.node for name in node.output}
-        if not {"tokens", "style", "speed"} <= inputs or DURATIONS_OUTPUT not in produced:
+        # The int8 and fp32 exports of kokoro-onnx name the ids `tokens`; the
+        # onnx-community export names them `input_ids`.
+        token_input = next((name for name in _TOKEN_INPUTS if name in inputs), None)
+        outputs = [output.name for output in model.graph.output if output.name != DURATIONS_OUTPUT]
+        if (
+            token_input is None
+            or not {"style", "speed"} <= inputs
+            or DURATIONS_OUTPUT not in produced
+            or not outputs
+        ):
             raise ModelUnavailable(
                 "the model is not a Kokoro v1.0 export: it needs the inputs tokens, style and "
                 f"speed and the value {DURATIONS_OUTPUT} (it has inputs {sorted(inputs)})"
             )
-        outputs = {output.name for output in model.graph.output}
-        if DURATIONS_OUTPUT not in outputs:
+        self._token_input = token_input
+        #: the audio, then the frames of each token
+        self._outputs = [outputs[0], DURATIONS_OUTPUT]
+        if DURATIONS_OUTPUT not in {output.name for output in model.graph.output}:
             model.graph.output.append(
                 onnx.helper.make_tensor_value_info(DURATIONS_OUTPUT, onnx.TensorProto.INT64, None)
             )
@@ -120,13 +133,13 @@ class KokoroModel:
         """Audio of `tokens` (ids without the boundary pads) in the voice `style` ([1, 256]),
         and the frames of each token, the two pads included (first and last)."""
         feeds: dict[str, Any] = {
-            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            self._token_input: np.array([[0, *tokens, 0]], dtype=np.int64),
             "style": style.reshape(1, -1).astype(np.float32, copy=False),
             "speed": np.array([speed], dtype=np.float32),
         }
         session = for_threads(self._sessions, threads)
         try:
-            audio, frames = session.run(None, feeds)
+            audio, frames = session.run(self._outputs, feeds)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise EngineError(f"the Kokoro model failed: {exc}") from exc
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
