@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ttsd.engines import espeak
-from ttsd.engines.alignment import align_words
+from ttsd.engines.alignment import WordSpan, align_words
 from ttsd.engines.kokoro.sentences import Sentence
 from ttsd.engines.kokoro.voices import vocabulary
 from ttsd.text.words import split_words
@@ -45,8 +45,8 @@ class EspeakG2P:
         spoken = [self._rewrite(s) for s in self._phonemize(text)]
         spoken = [s for s in spoken if s.strip()]
         words = split_words(text)
-        if not spoken:
-            return [Sentence("", [])] if words else []
+        if not spoken:  # nothing to say ("—"): the words, spoken in no time
+            return [Sentence("", [WordSpan(w, 0, 0) for w in words])] if words else []
         flat = "".join(spoken)
         spans = align_words(words, [list(self.word(w)) for w in words], list(flat))
         sentences = []
@@ -55,15 +55,10 @@ class EspeakG2P:
             end = offset + len(phonemes)
             last = index == len(spoken) - 1
             mine = [s for s in spans if offset <= s.start < end or (last and s.start >= end)]
-            sentences.append(
-                Sentence(
-                    phonemes,
-                    [
-                        type(s)(s.word, min(s.start, end) - offset, min(s.end, end) - offset)
-                        for s in mine
-                    ],
-                )
-            )
+            words_here = [
+                WordSpan(s.word, min(s.start, end) - offset, min(s.end, end) - offset) for s in mine
+            ]
+            sentences.append(Sentence(phonemes, words_here))
             offset = end
         return sentences
 
