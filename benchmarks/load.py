@@ -309,7 +309,6 @@ class TtsdConnection:
             "model_id": "sonic-3",
             "transcript": transcript,
             "voice": {"mode": "id", "id": TTSD_VOICE},
-            "language": "en",
             "context_id": context_id,
             "output_format": {
                 "container": "raw",
@@ -1733,9 +1732,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         help="extra `ttsd serve` arguments, e.g. '--parallel-steps 1' [none]",
     )
+    parser.add_argument(
+        "--voice",
+        default=TTSD_VOICE,
+        help=f"the voice ttsd's streams ask for, e.g. af_heart (Kokoro) [{TTSD_VOICE}]",
+    )
 
 
 def options_from(args: argparse.Namespace) -> tuple[Options, list[str]]:
+    global TTSD_VOICE  # read by every ttsd request; set once, before any runs
+    TTSD_VOICE = args.voice
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = sorted(set(wanted) - set(SCENARIOS))
     if unknown:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.support.asr import assert_speech_like, recognize, rms, word_recall
-from ttsd.engines.base import AudioChunk, SynthesisOptions, VoiceNotFound
+from ttsd.engines.base import AudioChunk, SynthesisOptions, VoiceNotFound, running_with_threads
 from ttsd.engines.kokoro import KokoroEngine
 from ttsd.engines.kokoro import model as kokoro_model
 from ttsd.engines.kokoro.model import SAMPLE_RATE, ModelUnavailable, packaged_model_bytes
@@ -130,6 +130,27 @@ def test_each_step_is_one_bounded_inference(engine: KokoroEngine) -> None:
     assert len(chunks) >= 6
     assert chunks[0].duration < 4.0  # the first inference: a clause's worth
     assert max(c.duration for c in chunks) < 15.0  # MAX_STEP_TOKENS phonemes at most
+
+
+def test_inferences_follow_the_listeners_lead(engine: KokoroEngine) -> None:
+    """Under the server each step knows how much audio its listener holds (`step_lead`):
+    short inferences for a listener close to running dry, long ones for one well ahead."""
+    text = " ".join(["The weather was fine and the market was busy."] * 4)
+
+    def durations(lead: float | None) -> list[float]:
+        chunks = engine.synthesize(text, "af_heart", SynthesisOptions())
+        found = []
+        while True:
+            with running_with_threads(None, lead):
+                chunk = next(chunks, None)
+            if chunk is None:
+                return found
+            found.append(chunk.duration)
+
+    dry = durations(0.5)  # 0.5 s in hand: the least an inference may be (40 phonemes)
+    ahead = durations(20.0)  # 20 s in hand: whole sentences (~45 phonemes each here)
+    assert max(dry) < 3.0 and len(dry) > len(ahead)
+    assert min(ahead) > 2.0
 
 
 def test_speed_and_volume(engine: KokoroEngine) -> None:

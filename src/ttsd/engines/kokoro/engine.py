@@ -10,6 +10,9 @@ ids. It runs under the same scheduler, limits, formats and timestamps as Piper:
   at most `max_step_tokens` phonemes, cut after a clause or between words (`_parts`):
   each `next()` is one bounded inference. A stream's first inference is shorter still
   (`first_step_tokens`), so its first audio comes after a clause's worth of work.
+- Later inferences follow the listener (`step_lead()`, as Piper's decoder windows do): each
+  is at most `LEAD_AUDIO_RATIO` times the audio the listener still holds, so a stream
+  close to running dry gets a short inference soon, one with plenty in hand a long one.
 - Every inference starts with the model's predicted lead-in silence (0.32–0.41 s); all
   but `KEPT_LEAD_IN_S` of it is cut, so a stream's first audio is speech.
 - Word and phoneme timestamps come from the model's own per-token frame counts (model.py).
@@ -35,6 +38,7 @@ from ttsd.engines.base import (
     Timing,
     VoiceInfo,
     VoiceNotFound,
+    step_lead,
     step_threads,
 )
 from ttsd.engines.kokoro.english import EnglishG2P
@@ -63,6 +67,14 @@ MAX_STEP_TOKENS = 150
 FIRST_STEP_TOKENS = 40
 #: Fewest tokens of an inference however slow the speed, so that parts stay words long.
 _MIN_STEP_TOKENS = 20
+#: Seconds of speech in an inference per second of audio the listener still holds. One
+#: second of speech costs ~0.3 s of compute on 2 cores and ~0.55 s on one (a step side by
+#: side with another stream's), so an inference of 1.5× the lead is ready before the
+#: listener runs out, with room for the other streams' steps (measured with
+#: benchmarks/load.py --voice af_heart, "breaking"; README.md, "Voices and languages").
+LEAD_AUDIO_RATIO = 1.5
+#: Phonemes Kokoro speaks per second at speed 1 (measured: 150 tokens, 8.5 s of prose).
+TOKENS_PER_SECOND = 17.0
 #: Seconds of the predicted lead-in silence kept before an inference's first phoneme:
 #: speech starts slightly before the first token's predicted frame.
 KEPT_LEAD_IN_S = 0.08
@@ -167,12 +179,23 @@ class KokoroEngine(Engine):
         cap = max(_MIN_STEP_TOKENS, min(self._cap, round(self._cap * options.speed)))
         first_cap = max(_MIN_STEP_TOKENS, min(cap, round(self._first_cap * options.speed)))
         first = options.first_audio
+
+        def budget() -> int:
+            """Phonemes of the next inference (read when it starts, on its step's thread)."""
+            if first:
+                return first_cap
+            lead = step_lead()
+            if lead is None:  # outside the server: nobody is listening yet
+                return cap
+            wanted = round(lead * LEAD_AUDIO_RATIO * TOKENS_PER_SECOND * options.speed)
+            return max(first_cap, min(cap, wanted))
+
         unspoken: list[str] = []  # words of sentences with nothing to speak: on the next chunk
         start = 0
         while start < len(text):
             end = step_end(text, start, self._max_step_chars)
             for sentence in g2p(text[start:end]):
-                for part in _parts(sentence, first_cap if first else cap, cap):
+                for part in _parts(sentence, budget):
                     tokens = [self._vocab[c] for c in part.phonemes]
                     if not any(c not in SILENT for c in part.phonemes):
                         unspoken += [word.word for word in part.words]
@@ -276,20 +299,20 @@ def _phoneme_timings(phonemes: str, starts: list[float]) -> list[Timing]:
     return timings
 
 
-def _parts(sentence: Sentence, first_cap: int, cap: int) -> Iterator[_Part]:
-    """`sentence` in inferences of at most `first_cap` (the first) then `cap` phonemes.
+def _parts(sentence: Sentence, budget: Callable[[], int]) -> Iterator[_Part]:
+    """`sentence` in inferences of at most `budget()` phonemes each (asked anew for each).
 
     Each inference is spoken as a whole utterance (its own lead-in and final contour), so a
     cut is best where a speaker pauses anyway: after a clause's punctuation in the last two
     thirds of the budget, else after a word, else (one huge word) hard."""
     phonemes = sentence.phonemes
     start = 0
-    budget = first_cap
     while True:
         end = len(phonemes)
-        if end - start > budget:
-            limit = start + budget
-            floor = max(start + 1, limit - budget * 2 // 3)
+        most = max(1, budget())
+        if end - start > most:
+            limit = start + most
+            floor = max(start + 1, limit - most * 2 // 3)
             end = _cut(phonemes, floor, limit)
         words = [
             WordSpan(w.word, w.start - start, min(w.end, end) - start)
@@ -299,7 +322,7 @@ def _parts(sentence: Sentence, first_cap: int, cap: int) -> Iterator[_Part]:
         yield _Part(phonemes[start:end], [_clamped(w, end - start) for w in words])
         if end >= len(phonemes):
             return
-        start, budget = end, cap
+        start = end
 
 
 def _cut(phonemes: str, floor: int, limit: int) -> int:
