@@ -138,9 +138,9 @@ class KokoroEngine(Engine):
 
     @staticmethod
     def missing_packages(model_path: Path | None = None) -> list[str]:
-        """The packages of the `kokoro` extra that are not installed: the English lexicons,
-        and the model's parts unless `model_path` replaces them."""
-        needed = ["misaki", *(MODEL_PACKAGES if model_path is None else ())]
+        """The packages of the `kokoro` extra that are not installed: the model's parts,
+        unless `model_path` replaces them (num2words, the other one, is imported here)."""
+        needed = MODEL_PACKAGES if model_path is None else ()
         return [p.replace("_", "-") for p in needed if importlib.util.find_spec(p) is None]
 
     def load(self) -> None:

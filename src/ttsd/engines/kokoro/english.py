@@ -2,9 +2,10 @@
 
 Kokoro was trained on misaki's phoneme alphabet (diphthongs as single letters: "A" is
 /eɪ/, "I" /aɪ/, "O" /oʊ/, ...). misaki's own English G2P loads a spaCy model from the
-internet at first use, which ttsd must never do (nothing downloads at run time), so this
-module reads misaki's lexicon files (the `misaki` wheel's `data/`, offline) and follows
-its rules for the common cases: gold then silver dictionary, the "-s", "-ed" and "-ing"
+internet at first use, which ttsd must never do (nothing downloads at run time), and the
+misaki package will not install on Python 3.13; so this module reads misaki 0.9.4's four
+English lexicons, vendored gzipped in `data/lexicons/` (data/NOTICE), and follows its
+rules for the common cases: gold then silver dictionary, the "-s", "-ed" and "-ing"
 endings of known stems, letters of short all-caps words, weak forms of "a", "the", "to"
 (after misaki's `Lexicon`, Apache-2.0). Without a part-of-speech tagger a word with
 several readings ("read", "live") takes the lexicon's default one. Other words go to
@@ -14,6 +15,7 @@ Numbers, money and abbreviations are spelled out first (normalize.py).
 
 from __future__ import annotations
 
+import gzip
 import importlib.resources
 import json
 import re
@@ -234,10 +236,10 @@ def _is_abbreviation(token: str) -> bool:
 @cache
 def _lexicons(british: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """misaki's gold and silver lexicons for the dialect (read once per process)."""
-    data = importlib.resources.files("misaki") / "data"
+    data = importlib.resources.files("ttsd.engines.kokoro") / "data" / "lexicons"
     prefix = "gb" if british else "us"
     gold, silver = (
-        json.loads((data / f"{prefix}_{kind}.json").read_text(encoding="utf-8"))
+        json.loads(gzip.decompress((data / f"{prefix}_{kind}.json.gz").read_bytes()))
         for kind in ("gold", "silver")
     )
     return gold, silver
