@@ -1,5 +1,5 @@
 """The audio layer imports only what design.md allows (numpy, soxr, lameenc for MP3,
-protocol, text)."""
+soundfile for FLAC and Opus, protocol, text)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import ttsd.audio
 
 AUDIO_DIR = Path(ttsd.audio.__file__).parent
-ALLOWED_THIRD_PARTY = {"numpy", "soxr", "lameenc"}
+ALLOWED_THIRD_PARTY = {"numpy", "soxr", "lameenc", "soundfile"}
 ALLOWED_TTSD = ("ttsd.audio", "ttsd.protocol", "ttsd.text")
 FORBIDDEN_STDLIB = {"asyncio", "socket", "selectors", "threading", "concurrent", "ssl"}
 

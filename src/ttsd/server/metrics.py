@@ -80,8 +80,9 @@ __all__ = [
     "metrics_endpoint",
 ]
 
-#: `endpoint` label values: the WebSocket and the two REST synthesis endpoints.
-ENDPOINTS: Final = ("websocket", "bytes", "sse")
+#: `endpoint` label values: the WebSocket, the two REST synthesis endpoints, and OpenAI's
+#: `POST /v1/audio/speech`.
+ENDPOINTS: Final = ("websocket", "bytes", "sse", "openai")
 #: `outcome` label values of `ttsd_contexts_finished_total`.
 OUTCOMES: Final = ("done", "cancelled", "error")
 #: `error_code` label of an error whose code ttsd does not know (keeps the label bounded).

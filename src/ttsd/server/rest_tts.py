@@ -41,6 +41,7 @@ from ttsd.protocol.errors import ErrorCode, ProtocolError
 from ttsd.protocol.formats import Container, Encoding
 from ttsd.protocol.frames import Frame, done_frame, error_frame
 from ttsd.protocol.limits import Limits
+from ttsd.protocol.openai import SpeechRequest
 from ttsd.protocol.resolver import Resolved
 from ttsd.protocol.rest import BytesRequest, SseRequest, parse_bytes_request, parse_sse_request
 from ttsd.server.http import read_json
@@ -61,9 +62,9 @@ MEDIA_TYPES: Final = {
 SSE_MEDIA_TYPE: Final = "text/event-stream"
 
 
-async def _synthesized(
+async def synthesized(
     runtime: Runtime,
-    spec: BytesRequest | SseRequest,
+    spec: BytesRequest | SseRequest | SpeechRequest,
     resolved: Resolved,
     renderer: AudioRenderer,
     finalize: Callable[[RenderedAudio], bytes],
@@ -114,7 +115,7 @@ async def _steps_of(transcript: str, limits: Limits) -> list[str]:
     return cut() if len(transcript) <= _OFF_LOOP_CHARS else await run_in_threadpool(cut)
 
 
-async def _first_piece(pieces: AsyncIterator[bytes], telemetry: StreamTelemetry) -> bytes:
+async def first_piece(pieces: AsyncIterator[bytes], telemetry: StreamTelemetry) -> bytes:
     """The first payload (empty if there is none): computed before the response starts."""
     try:
         return await anext(pieces, b"")
@@ -131,7 +132,7 @@ async def _first_piece(pieces: AsyncIterator[bytes], telemetry: StreamTelemetry)
         raise
 
 
-def _telemetry(
+def request_telemetry(
     runtime: Runtime,
     endpoint: str,
     request_id: str,
@@ -162,11 +163,11 @@ async def tts_bytes(request: Request, request_id: str) -> Response:
         # On the worker thread, in order: the MP3 encoder sees one step at a time.
         return mp3.push(rendered.audio) if mp3 is not None else rendered.audio
 
-    telemetry = _telemetry(runtime, "bytes", request_id, spec.transcript, arrived)
-    pieces = _synthesized(
+    telemetry = request_telemetry(runtime, "bytes", request_id, spec.transcript, arrived)
+    pieces = synthesized(
         runtime, spec, resolved, renderer, finalize, timings=False, telemetry=telemetry
     )
-    first = await _first_piece(pieces, telemetry)
+    first = await first_piece(pieces, telemetry)
     header = wav_header(fmt.sample_rate, encoding, None) if fmt.container is Container.WAV else b""
 
     async def body() -> AsyncIterator[bytes]:
@@ -222,11 +223,11 @@ async def tts_sse(request: Request, request_id: str) -> Response:
         return b"".join(sse_event(frame) for frame in frames)
 
     timings = spec.add_timestamps or spec.add_phoneme_timestamps
-    telemetry = _telemetry(runtime, "sse", request_id, spec.transcript, arrived, context_id)
-    pieces = _synthesized(
+    telemetry = request_telemetry(runtime, "sse", request_id, spec.transcript, arrived, context_id)
+    pieces = synthesized(
         runtime, spec, resolved, renderer, finalize, timings=timings, telemetry=telemetry
     )
-    first = await _first_piece(pieces, telemetry)
+    first = await first_piece(pieces, telemetry)
 
     async def events() -> AsyncIterator[bytes]:
         outcome = "cancelled"  # unless it ends one of the ways below: the client left

@@ -30,7 +30,11 @@ from ttsd.server.metrics import ENDPOINTS, OUTCOMES, Metrics
 REQUESTS_LOGGER = logging.getLogger("ttsd.requests")
 
 #: REST endpoint label → the request line the summary names.
-_REST_REQUESTS = {"bytes": "POST /tts/bytes", "sse": "POST /tts/sse"}
+_REST_REQUESTS = {
+    "bytes": "POST /tts/bytes",
+    "sse": "POST /tts/sse",
+    "openai": "POST /v1/audio/speech",
+}
 
 
 class StreamTelemetry:
