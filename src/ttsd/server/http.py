@@ -37,8 +37,13 @@ def error_response(error: ProtocolError, request_id: str) -> JSONResponse:
     return JSONResponse(body, status_code=error.status_code)
 
 
-def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Run `handler` with the request's id; turn whatever it raises into a JSON error."""
+def endpoint(
+    handler: Handler,
+    *,
+    render: Callable[[ProtocolError, str], Response] = error_response,
+) -> Callable[[Request], Awaitable[Response]]:
+    """Run `handler` with the request's id; turn whatever it raises into a JSON error
+    (`render`: the error body's shape, ttsd's own by default)."""
 
     async def endpoint(request: Request) -> Response:
         request_id = request_id_of(request.scope)
@@ -53,12 +58,12 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 error.status_code,
                 error,
             )
-            return error_response(error, request_id)
+            return render(error, request_id)
         except Exception:
             _LOGGER.exception(
                 "%s %s %s failed", request.method, shown(request.url.path), request_id
             )
-            return error_response(internal_error(), request_id)
+            return render(internal_error(), request_id)
 
     return endpoint
 

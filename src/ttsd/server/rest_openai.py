@@ -18,9 +18,8 @@ engine of the voice", engine names (`piper`, `kokoro`) and `sonic*` ids work as 
 from __future__ import annotations
 
 import base64
-import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import orjson
@@ -31,7 +30,7 @@ from ttsd.audio.mp3 import Mp3EncoderStream
 from ttsd.audio.sndfile import SndfileEncoderStream, SndfileFormat
 from ttsd.audio.wav import wav_header
 from ttsd.engines.registry import CARTESIA_MODEL_PREFIX, EngineRegistry
-from ttsd.protocol.errors import ErrorCode, ProtocolError, invalid_request
+from ttsd.protocol.errors import ProtocolError, invalid_request
 from ttsd.protocol.formats import Encoding
 from ttsd.protocol.messages import Voice
 from ttsd.protocol.openai import (
@@ -42,20 +41,17 @@ from ttsd.protocol.openai import (
     openai_error_body,
     parse_speech_request,
 )
-from ttsd.protocol.shown import shown
-from ttsd.server.http import internal_error, read_json
+from ttsd.server.http import Handler, endpoint, read_json
 from ttsd.server.rendering import AudioRenderer, RenderedAudio
-from ttsd.server.request_id import request_id_of
 from ttsd.server.rest_tts import (
     SSE_MEDIA_TYPE,
+    audio_body,
     first_piece,
     request_telemetry,
     synthesized,
 )
 from ttsd.server.runtime import Runtime
-from ttsd.server.synthesis import is_engine_error
 
-_LOGGER = logging.getLogger(__name__)
 
 #: OpenAI's output rate for every format.
 OPENAI_SAMPLE_RATE: Final = 24_000
@@ -77,33 +73,10 @@ DEFAULT_OPENAI_VOICES: Final = {
     "sage": "bf_emma", "shimmer": "af_heart", "verse": "am_fenrir",
 }  # fmt: skip
 
-Handler = Callable[[Request, str], Awaitable[Response]]
-
 
 def openai_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Run `handler`; whatever it raises becomes an error body in OpenAI's shape."""
-
-    async def endpoint(request: Request) -> Response:
-        request_id = request_id_of(request.scope)
-        try:
-            return await handler(request, request_id)
-        except ProtocolError as error:
-            _LOGGER.info(
-                "%s %s %s: %d %s",
-                request.method,
-                shown(request.url.path),
-                request_id,
-                error.status_code,
-                error,
-            )
-            return openai_error(error, request_id)
-        except Exception:
-            _LOGGER.exception(
-                "%s %s %s failed", request.method, shown(request.url.path), request_id
-            )
-            return openai_error(internal_error(), request_id)
-
-    return endpoint
+    return endpoint(handler, render=openai_error)
 
 
 def openai_error(error: ProtocolError, request_id: str) -> JSONResponse:
@@ -150,42 +123,20 @@ async def speech(request: Request, request_id: str) -> Response:
         else b""
     )
 
-    async def audio() -> AsyncIterator[bytes]:
-        yield header + first
-        async for piece in pieces:
-            yield piece
-        tail = encoder.finish() if encoder is not None else b""
-        if tail:
-            yield tail
-
-    async def body() -> AsyncIterator[bytes]:
-        outcome = "cancelled"  # unless it ends one of the ways below: the client left
-        try:
-            async for data in audio():
-                if data:
-                    yield _delta(data) if spec.sse else data
-            if spec.sse:
-                yield _done(spec.transcript)
-            outcome = "done"
-        except Exception as exc:
-            # The status is sent: the only way left to say "broken" is to cut the body.
-            _LOGGER.error(
-                "POST /v1/audio/speech %s: synthesis failed mid-stream, closing: %s",
-                request_id,
-                exc,
-                exc_info=not is_engine_error(exc),
-            )
-            outcome = "error"
-            runtime.metrics.count_error(ErrorCode.SYNTHESIS_FAILED)
-            raise
-        finally:
-            await pieces.aclose()
-            telemetry.finish(outcome)
-
+    body = audio_body(
+        runtime,
+        f"POST /v1/audio/speech {request_id}",
+        header + first,
+        pieces,
+        encoder.finish if encoder is not None else None,
+        telemetry,
+        wrap=_delta if spec.sse else None,
+        trailer=_done(spec.transcript) if spec.sse else b"",
+    )
     if spec.sse:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(body(), media_type=SSE_MEDIA_TYPE, headers=headers)
-    return StreamingResponse(body(), media_type=MEDIA_TYPES[spec.response_format])
+        return StreamingResponse(body, media_type=SSE_MEDIA_TYPE, headers=headers)
+    return StreamingResponse(body, media_type=MEDIA_TYPES[spec.response_format])
 
 
 def _encoder(kind: SpeechFormat) -> Mp3EncoderStream | SndfileEncoderStream | None:

@@ -170,32 +170,64 @@ async def tts_bytes(request: Request, request_id: str) -> Response:
     first = await first_piece(pieces, telemetry)
     header = wav_header(fmt.sample_rate, encoding, None) if fmt.container is Container.WAV else b""
 
-    async def body() -> AsyncIterator[bytes]:
-        outcome = "cancelled"  # unless it ends one of the ways below: the client left
-        try:
-            yield header + first
-            async for piece in pieces:
-                yield piece
-            tail = mp3.finish() if mp3 is not None else b""
-            if tail:
-                yield tail
-            outcome = "done"
-        except Exception as exc:
-            # The status is sent: the only way left to say "broken" is to cut the body.
-            _LOGGER.error(
-                "POST /tts/bytes %s: synthesis failed mid-stream, closing the connection: %s",
-                request_id,
-                exc,
-                exc_info=not is_engine_error(exc),
-            )
-            outcome = "error"
-            runtime.metrics.count_error(ErrorCode.SYNTHESIS_FAILED)
-            raise
-        finally:
-            await pieces.aclose()
-            telemetry.finish(outcome)
+    body = audio_body(
+        runtime,
+        f"POST /tts/bytes {request_id}",
+        header + first,
+        pieces,
+        mp3.finish if mp3 is not None else None,
+        telemetry,
+    )
+    return StreamingResponse(body, media_type=MEDIA_TYPES[fmt.container])
 
-    return StreamingResponse(body(), media_type=MEDIA_TYPES[fmt.container])
+
+async def audio_body(
+    runtime: Runtime,
+    what: str,
+    head: bytes,
+    pieces: AsyncGenerator[bytes, None],
+    finish: Callable[[], bytes] | None,
+    telemetry: StreamTelemetry,
+    *,
+    wrap: Callable[[bytes], bytes] | None = None,
+    trailer: bytes = b"",
+) -> AsyncIterator[bytes]:
+    """A streamed audio response's body: `head` (the header and first audio, made before
+    the status went out), the other `pieces`, the encoder's `finish()`, each through
+    `wrap` (an SSE event, say), then `trailer`. `what` names the request in the log.
+
+    After the status, the only way left to say "broken" is to cut the body: a failure is
+    logged, counted and re-raised, which closes the connection mid-body."""
+    outcome = "cancelled"  # unless it ends one of the ways below: the client left
+    try:
+        async for data in _chained(head, pieces):
+            if data:
+                yield wrap(data) if wrap is not None else data
+        tail = finish() if finish is not None else b""
+        if tail:
+            yield wrap(tail) if wrap is not None else tail
+        if trailer:
+            yield trailer
+        outcome = "done"
+    except Exception as exc:
+        _LOGGER.error(
+            "%s: synthesis failed mid-stream, closing the connection: %s",
+            what,
+            exc,
+            exc_info=not is_engine_error(exc),
+        )
+        outcome = "error"
+        runtime.metrics.count_error(ErrorCode.SYNTHESIS_FAILED)
+        raise
+    finally:
+        await pieces.aclose()
+        telemetry.finish(outcome)
+
+
+async def _chained(head: bytes, pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield head
+    async for piece in pieces:
+        yield piece
 
 
 async def tts_sse(request: Request, request_id: str) -> Response:
