@@ -52,7 +52,6 @@ from ttsd.server.rest_tts import (
 )
 from ttsd.server.runtime import Runtime
 
-
 #: OpenAI's output rate for every format.
 OPENAI_SAMPLE_RATE: Final = 24_000
 #: Bit rate of `mp3` (OpenAI does not say; 128 kbit/s is transparent for speech).
