@@ -300,6 +300,8 @@ SAMPLES: dict[str, Any] = {
     "kokoro": "off",
     "kokoro_model": "MODEL",
     "preload": False,
+    "cors_origins": ("https://a.example", "https://b.example"),
+    "ws_check_origin": True,
     "max_message_bytes": 5000,
     "max_transcript_chars": 100,
     "max_context_id_chars": 40,

@@ -42,6 +42,7 @@ def _aliases(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
 
 
 def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """A repeatable option as a tuple; None when not given (so a lower source applies)."""
     return value or None
 
 
@@ -100,6 +101,19 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     type=click.Path(path_type=Path),
     default=None,
     help="A Kokoro v1.0 ONNX file instead of the packaged int8 model.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    callback=_api_keys,
+    help="A web origin whose pages may call the REST endpoints (repeatable; `*`: any); "
+    "also $TTSD_CORS_ORIGINS, comma-separated [default: none].",
+)
+@click.option(
+    "--ws-check-origin/--no-ws-check-origin",
+    default=None,
+    help="Refuse WebSocket handshakes from browser pages not in --cors-origin [default: off].",
 )
 @click.option(
     "--preload/--no-preload",

@@ -22,6 +22,7 @@ from ttsd.server.drain import Drain, DrainMiddleware
 from ttsd.server.health import healthz, readyz
 from ttsd.server.logs import quiet_client_errors
 from ttsd.server.metrics import ErrorMetricsMiddleware, metrics_endpoint
+from ttsd.server.origins import WebSocketOriginMiddleware, cors_middleware
 from ttsd.server.ready import log_ready
 from ttsd.server.request_id import RequestIdMiddleware
 from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
@@ -128,6 +129,14 @@ def create_app(
     middleware = [
         # Outermost: counts every JSON error sent, refusals included (server/metrics.py).
         Middleware(ErrorMetricsMiddleware),
+        # Before drain and keys: a preflight carries no key, and a refusal a page is to read
+        # needs its CORS headers too (server/origins.py).
+        *([cors_middleware(settings.cors_origins)] if settings.cors_origins else []),
+        *(
+            [Middleware(WebSocketOriginMiddleware, origins=settings.cors_origins)]
+            if settings.ws_check_origin
+            else []
+        ),
         Middleware(RequestIdMiddleware),
         # Before the key check: a draining server refuses everyone alike.
         Middleware(DrainMiddleware, drain=drain),

@@ -70,6 +70,12 @@ class Settings:
     kokoro_model: FilePath | None = None
     #: load every voice at start, so no request waits ~1.5 s for a voice's first use
     preload: bool = True
+    #: web origins (`https://app.example.com`, or `*`) whose pages may call the REST
+    #: endpoints: CORS headers for them, preflights answered without a key (server/origins.py)
+    cors_origins: tuple[Annotated[str, MinLen(1)], ...] = ()
+    #: refuse a WebSocket handshake whose `Origin` is not in `cors_origins` (a browser page
+    #: of another site); clients that send no `Origin` (SDKs, servers) are not affected
+    ws_check_origin: bool = False
     limits: Limits = field(default_factory=Limits)
     #: synthesis steps (one sentence each) that may run side by side. A step alone uses
     #: `engine_threads` cores (lowest latency for one stream); while several streams are

@@ -115,10 +115,11 @@ def _flat_fields() -> dict[str, Any]:
     hints = typing.get_type_hints(Settings, include_extras=True)
     hints.update(typing.get_type_hints(Limits, include_extras=True))
     fields: dict[str, Any] = {name: (hints[name], None) for name in SETTING_NAMES}
-    # A list in the environment is comma-separated (TTSD_API_KEYS predates JSON here); a
-    # table is JSON, decoded by pydantic-settings.
-    keys, aliases = hints["api_keys"], hints["aliases"]
+    # A list in the environment is comma-separated (TTSD_API_KEYS predates JSON here, and
+    # TTSD_CORS_ORIGINS does the same); a table is JSON, decoded by pydantic-settings.
+    keys, aliases, origins = hints["api_keys"], hints["aliases"], hints["cors_origins"]
     fields["api_keys"] = (Annotated[keys, NoDecode], None)
+    fields["cors_origins"] = (Annotated[origins, NoDecode], None)
     fields["aliases"] = (Annotated[aliases, ForceDecode], None)
     fields[CONFIG] = (Path | None, None)
     return fields
@@ -139,7 +140,7 @@ class _ServeSettingsBase(BaseSettings):
     #: The config file source of the load under way (set by `load_settings`).
     file_source: ClassVar[ConfigFileSource | None] = None
 
-    @field_validator("api_keys", mode="before", check_fields=False)
+    @field_validator("api_keys", "cors_origins", mode="before", check_fields=False)
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
