@@ -42,14 +42,8 @@ from ttsd.protocol.openai import (
     parse_speech_request,
 )
 from ttsd.server.http import Handler, endpoint, read_json
-from ttsd.server.rendering import AudioRenderer, RenderedAudio
-from ttsd.server.rest_tts import (
-    SSE_MEDIA_TYPE,
-    audio_body,
-    first_piece,
-    request_telemetry,
-    synthesized,
-)
+from ttsd.server.rendering import AudioRenderer
+from ttsd.server.rest_tts import SSE_MEDIA_TYPE, AudioEncoder, encoded_audio
 from ttsd.server.runtime import Runtime
 
 #: OpenAI's output rate for every format.
@@ -104,31 +98,21 @@ async def speech(request: Request, request_id: str) -> Response:
     except ProtocolError as error:  # the registry names Cartesia's field; OpenAI's is `model`
         message = error.message.replace("`model_id`", "`model`", 1)
         raise ProtocolError(error.status_code, error.error_code, error.title, message) from None
-    renderer = AudioRenderer(Encoding.PCM_S16LE, OPENAI_SAMPLE_RATE)
-    encoder = _encoder(spec.response_format)
-
-    def finalize(rendered: RenderedAudio) -> bytes:
-        # On the worker thread, in order: an encoder sees one step at a time.
-        return encoder.push(rendered.audio) if encoder is not None else rendered.audio
-
-    telemetry = request_telemetry(runtime, "openai", request_id, spec.transcript, arrived)
-    pieces = synthesized(
-        runtime, spec, resolved, renderer, finalize, timings=False, telemetry=telemetry
-    )
-    first = await first_piece(pieces, telemetry)
     header = (
         wav_header(OPENAI_SAMPLE_RATE, Encoding.PCM_S16LE, None)
         if spec.response_format is SpeechFormat.WAV
         else b""
     )
-
-    body = audio_body(
+    body = await encoded_audio(
         runtime,
-        f"POST /v1/audio/speech {request_id}",
-        header + first,
-        pieces,
-        encoder.finish if encoder is not None else None,
-        telemetry,
+        "openai",
+        request_id,
+        arrived,
+        spec,
+        resolved,
+        AudioRenderer(Encoding.PCM_S16LE, OPENAI_SAMPLE_RATE),
+        _encoder(spec.response_format),
+        header=header,
         wrap=_delta if spec.sse else None,
         trailer=_done(spec.transcript) if spec.sse else b"",
     )
@@ -138,7 +122,7 @@ async def speech(request: Request, request_id: str) -> Response:
     return StreamingResponse(body, media_type=MEDIA_TYPES[spec.response_format])
 
 
-def _encoder(kind: SpeechFormat) -> Mp3EncoderStream | SndfileEncoderStream | None:
+def _encoder(kind: SpeechFormat) -> AudioEncoder | None:
     """The encoder of a compressed format (None: raw samples, or WAV's samples)."""
     if kind is SpeechFormat.MP3:
         return Mp3EncoderStream(OPENAI_SAMPLE_RATE, MP3_BIT_RATE)

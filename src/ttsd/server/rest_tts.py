@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import replace
-from typing import Final
+from typing import Final, Protocol
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -48,7 +48,7 @@ from ttsd.server.http import read_json
 from ttsd.server.rendering import AudioRenderer, RenderedAudio, chunk_frames
 from ttsd.server.runtime import Runtime
 from ttsd.server.synthesis import Playback, is_engine_error, stream_segment, synthesis_error
-from ttsd.server.telemetry import StreamTelemetry
+from ttsd.server.telemetry import StreamTelemetry, request_line
 from ttsd.text.steps import split_steps
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ MEDIA_TYPES: Final = {
 SSE_MEDIA_TYPE: Final = "text/event-stream"
 
 
-async def synthesized(
+async def _synthesized(
     runtime: Runtime,
     spec: BytesRequest | SseRequest | SpeechRequest,
     resolved: Resolved,
@@ -115,7 +115,7 @@ async def _steps_of(transcript: str, limits: Limits) -> list[str]:
     return cut() if len(transcript) <= _OFF_LOOP_CHARS else await run_in_threadpool(cut)
 
 
-async def first_piece(pieces: AsyncIterator[bytes], telemetry: StreamTelemetry) -> bytes:
+async def _first_piece(pieces: AsyncIterator[bytes], telemetry: StreamTelemetry) -> bytes:
     """The first payload (empty if there is none): computed before the response starts."""
     try:
         return await anext(pieces, b"")
@@ -132,7 +132,7 @@ async def first_piece(pieces: AsyncIterator[bytes], telemetry: StreamTelemetry) 
         raise
 
 
-def request_telemetry(
+def _request_telemetry(
     runtime: Runtime,
     endpoint: str,
     request_id: str,
@@ -158,30 +158,67 @@ async def tts_bytes(request: Request, request_id: str) -> Response:
     encoding = fmt.encoding or Encoding.PCM_S16LE
     renderer = AudioRenderer(encoding, fmt.sample_rate)
     mp3 = Mp3EncoderStream(fmt.sample_rate, fmt.bit_rate) if fmt.bit_rate is not None else None
-
-    def finalize(rendered: RenderedAudio) -> bytes:
-        # On the worker thread, in order: the MP3 encoder sees one step at a time.
-        return mp3.push(rendered.audio) if mp3 is not None else rendered.audio
-
-    telemetry = request_telemetry(runtime, "bytes", request_id, spec.transcript, arrived)
-    pieces = synthesized(
-        runtime, spec, resolved, renderer, finalize, timings=False, telemetry=telemetry
-    )
-    first = await first_piece(pieces, telemetry)
     header = wav_header(fmt.sample_rate, encoding, None) if fmt.container is Container.WAV else b""
-
-    body = audio_body(
-        runtime,
-        f"POST /tts/bytes {request_id}",
-        header + first,
-        pieces,
-        mp3.finish if mp3 is not None else None,
-        telemetry,
+    body = await encoded_audio(
+        runtime, "bytes", request_id, arrived, spec, resolved, renderer, mp3, header=header
     )
     return StreamingResponse(body, media_type=MEDIA_TYPES[fmt.container])
 
 
-async def audio_body(
+class AudioEncoder(Protocol):
+    """A streaming encoder of s16le samples (MP3, FLAC, Opus): bytes out as they are ready."""
+
+    def push(self, pcm: bytes, /) -> bytes:
+        """Encode more samples; the bytes ready so far."""
+        ...
+
+    def finish(self) -> bytes:
+        """End the stream; the last bytes."""
+        ...
+
+
+async def encoded_audio(
+    runtime: Runtime,
+    endpoint: str,
+    request_id: str,
+    arrived: float,
+    spec: BytesRequest | SpeechRequest,
+    resolved: Resolved,
+    renderer: AudioRenderer,
+    encoder: AudioEncoder | None,
+    *,
+    header: bytes = b"",
+    wrap: Callable[[bytes], bytes] | None = None,
+    trailer: bytes = b"",
+) -> AsyncIterator[bytes]:
+    """The body of an audio response (`endpoint`: its metrics label): the transcript's
+    audio rendered by `renderer`, through `encoder` (None: the samples as they are).
+
+    The first audio is made here, before the response starts, so that a failure until
+    then is an HTTP error (`_first_piece`); the rest streams (`_audio_body`)."""
+
+    def finalize(rendered: RenderedAudio) -> bytes:
+        # On the worker thread, in order: the encoder sees one step at a time.
+        return encoder.push(rendered.audio) if encoder is not None else rendered.audio
+
+    telemetry = _request_telemetry(runtime, endpoint, request_id, spec.transcript, arrived)
+    pieces = _synthesized(
+        runtime, spec, resolved, renderer, finalize, timings=False, telemetry=telemetry
+    )
+    first = await _first_piece(pieces, telemetry)
+    return _audio_body(
+        runtime,
+        f"{request_line(endpoint)} {request_id}",
+        header + first,
+        pieces,
+        encoder.finish if encoder is not None else None,
+        telemetry,
+        wrap=wrap,
+        trailer=trailer,
+    )
+
+
+async def _audio_body(
     runtime: Runtime,
     what: str,
     head: bytes,
@@ -255,11 +292,11 @@ async def tts_sse(request: Request, request_id: str) -> Response:
         return b"".join(sse_event(frame) for frame in frames)
 
     timings = spec.add_timestamps or spec.add_phoneme_timestamps
-    telemetry = request_telemetry(runtime, "sse", request_id, spec.transcript, arrived, context_id)
-    pieces = synthesized(
+    telemetry = _request_telemetry(runtime, "sse", request_id, spec.transcript, arrived, context_id)
+    pieces = _synthesized(
         runtime, spec, resolved, renderer, finalize, timings=timings, telemetry=telemetry
     )
-    first = await first_piece(pieces, telemetry)
+    first = await _first_piece(pieces, telemetry)
 
     async def events() -> AsyncIterator[bytes]:
         outcome = "cancelled"  # unless it ends one of the ways below: the client left

@@ -37,6 +37,11 @@ _REST_REQUESTS = {
 }
 
 
+def request_line(endpoint: str) -> str:
+    """The request line of a REST synthesis endpoint's `endpoint` label, for log lines."""
+    return _REST_REQUESTS[endpoint]
+
+
 class StreamTelemetry:
     """The counts of one stream, fed to the metrics as they happen.
 
@@ -123,7 +128,7 @@ class StreamTelemetry:
         if self.endpoint == "websocket":
             what = f"context {shown(self.context_id)} on connection {self.request_id}"
         else:
-            what = f"{_REST_REQUESTS[self.endpoint]} {self.request_id}"
+            what = f"{request_line(self.endpoint)} {self.request_id}"
             if self.context_id is not None:
                 what += f" (context {shown(self.context_id)})"
         first = "-" if self.first_audio_s is None else f"{self.first_audio_s:.3f} s"
