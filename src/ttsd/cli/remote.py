@@ -52,11 +52,7 @@ def speak_remote(
 def list_voices_remote(url: str, api_key: str | None) -> list[tuple[str, ...]]:
     """`(id, name, language, engine, licence)` of every voice the server offers."""
     with _server_errors(url), Client(base_url=url, api_key=api_key) as client:
-        return [
-            (v.id, v.name, f"{v.language}-{v.country}" if v.country else v.language, v.engine,
-             v.license)
-            for v in client.voices.list()
-        ]  # fmt: skip
+        return [(v.id, v.name, v.locale, v.engine, v.license) for v in client.voices.list()]
 
 
 @contextmanager

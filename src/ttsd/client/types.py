@@ -154,3 +154,8 @@ class Voice:
     source: str = ""
     #: The voice object exactly as received.
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def locale(self) -> str:
+        """The language with its region where known ("en-US", "es")."""
+        return f"{self.language}-{self.country}" if self.country else self.language
