@@ -315,11 +315,11 @@ def _parts(sentence: Sentence, budget: Callable[[], int]) -> Iterator[_Part]:
             floor = max(start + 1, limit - most * 2 // 3)
             end = _cut(phonemes, floor, limit)
         words = [
-            WordSpan(w.word, w.start - start, min(w.end, end) - start)
+            _clamped(WordSpan(w.word, w.start - start, w.end - start), end - start)
             for w in sentence.words
             if start <= w.start < end or (end == len(phonemes) and w.start >= end)
         ]
-        yield _Part(phonemes[start:end], [_clamped(w, end - start) for w in words])
+        yield _Part(phonemes[start:end], words)
         if end >= len(phonemes):
             return
         start = end
