@@ -77,9 +77,12 @@ class EnglishG2P:
         for index, token in enumerate(tokens):
             previous = tokens[index - 1].strip(_OPENERS + _CLOSERS) if index else ""
             said.append(self._token(token, after_month=month_name(previous) is not None))
+        # The phonemes of the next token that has any, for each token (one pass from the end).
+        following = [""] * len(said)
+        for index in range(len(said) - 2, -1, -1):
+            following[index] = said[index + 1][1] or following[index + 1]
         for index, (token, (lead, core, trail)) in enumerate(zip(tokens, said, strict=True)):
-            following = next((c for _, c, _ in said[index + 1 :] if c), "")
-            core = self._weak_form(core, following)
+            core = self._weak_form(core, following[index])
             if current.phonemes:
                 current.phonemes += " "
             start = len(current.phonemes) + len(lead)
