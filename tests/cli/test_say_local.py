@@ -94,11 +94,11 @@ def test_a_long_text_is_spoken_whole(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["say"], "either as an argument or with -f"),
+        (["say"], "no text to say: give it as an argument, or with -f FILE"),
         (["say", "   ", "-o", "x.wav"], "empty"),
         (["say", "Hi", "-o", "x.ogg"], ".wav, .mp3 or .raw"),
-        (["say", "Hi", "-o", "x.mp3", "--encoding", "pcm_alaw"], "MP3 has its own"),
-        (["say", "Hi", "-o", "x.wav", "--voice", "nobody"], "ttsd voices"),
+        (["say", "Hi", "-o", "x.mp3", "--encoding", "pcm_alaw"], "not to MP3"),
+        (["say", "Hi", "-o", "x.wav", "--voice", "nobody"], "no voice 'nobody'; available:"),
         (["say", "Hi", "-o", "x.wav", "--sample-rate", "11025"], "11025"),
     ],
 )

@@ -63,6 +63,11 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         ),
     )
     monkeypatch.setattr("ttsd.server.serving.run_server", run_server)
+    # The address is checked before the engines load; here nothing listens (test_serve_port).
+    monkeypatch.setattr(
+        "ttsd.server.serving.check_can_listen",
+        lambda settings: record.update(checked=(settings.host, settings.port)),
+    )
     # uvicorn.Config sets its loggers' levels, and with access_log=False cuts uvicorn.access
     # off: put them back after the test, for the tests that log through them.
     for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):

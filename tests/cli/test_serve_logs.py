@@ -126,6 +126,11 @@ def test_the_ready_line_names_the_url_voices_and_cores(
 ) -> None:
     lines, _ = json_log
     (ready,) = [line for line in lines if " ready at " in line["message"]]
+    # logged once the socket listens, not when the app has started (a taken port would
+    # otherwise log "ready" and then fail)
+    messages = [line["message"] for line in lines]
+    listening = next(i for i, m in enumerate(messages) if m.startswith("Uvicorn running on"))
+    assert messages.index(ready["message"]) > listening
     assert re.search(
         r" ready at ws://127\.0\.0\.1:\d+/tts/websocket; "
         r"voices: en_US-joe-medium(, \w+)*( and \d+ more)?; ",

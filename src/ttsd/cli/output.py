@@ -13,6 +13,9 @@ from ttsd.audio.mp3 import Mp3EncoderStream
 from ttsd.audio.wav import wav_header
 from ttsd.protocol.formats import BYTES_PER_SAMPLE, Container, Encoding
 
+#: MP3 bit rate when `--bit-rate` is not given.
+DEFAULT_MP3_BIT_RATE = 128_000
+
 #: File extensions and the container each one means.
 CONTAINERS_BY_SUFFIX = {
     ".wav": Container.WAV,
@@ -38,18 +41,61 @@ class OutputSpec:
 
 
 def container_for(path: Path | None, requested: str | None) -> Container:
-    """`--format` if given, else the file's extension; standard output defaults to raw."""
+    """`--format` if given, else the file's extension; standard output defaults to raw.
+
+    A `--format` that contradicts a known extension (`--format mp3 -o x.wav`) is refused
+    rather than writing MP3 into a `.wav` file.
+    """
+    by_suffix = CONTAINERS_BY_SUFFIX.get(path.suffix.lower()) if path is not None else None
     if requested:
-        return Container(requested)
+        container = Container(requested)
+        if path is not None and by_suffix is not None and by_suffix is not container:
+            raise click.UsageError(
+                f"--format {requested} conflicts with -o {path.name}, a {_named(by_suffix)} "
+                "file: give one of them, or make them agree"
+            )
+        return container
     if path is None:
         return Container.RAW
-    container = CONTAINERS_BY_SUFFIX.get(path.suffix.lower())
-    if container is None:
+    if by_suffix is None:
         raise click.UsageError(
             f"cannot tell the format of {path.name!r} from its extension; "
             "use .wav, .mp3 or .raw, or pass --format"
         )
-    return container
+    return by_suffix
+
+
+def output_spec(
+    path: Path | None,
+    format_: str | None,
+    encoding: str | None,
+    sample_rate: int,
+    bit_rate: int | None,
+) -> OutputSpec:
+    """The options of `ttsd say` as an `OutputSpec`; an option that the container would
+    ignore (`--bit-rate` for WAV, `--encoding` for MP3) is refused, naming both."""
+    container = container_for(path, format_)
+    target = f"-o {path.name}" if path is not None else "standard output"
+    if encoding is not None and container is Container.MP3:
+        raise click.UsageError(
+            f"--encoding {encoding} applies to WAV and raw output, not to MP3 ({target}); "
+            "MP3 is encoded from 16-bit samples"
+        )
+    if bit_rate is not None and container is not Container.MP3:
+        raise click.UsageError(
+            f"--bit-rate applies to MP3 only, not to {_named(container)} output ({target})"
+        )
+    return OutputSpec(
+        container=container,
+        encoding=Encoding(encoding) if encoding is not None else Encoding.PCM_S16LE,
+        sample_rate=sample_rate,
+        bit_rate=bit_rate if bit_rate is not None else DEFAULT_MP3_BIT_RATE,
+    )
+
+
+def _named(container: Container) -> str:
+    """`WAV`, `MP3`, `raw`: a container as messages name it."""
+    return "raw" if container is Container.RAW else container.value.upper()
 
 
 class AudioSink:
@@ -63,7 +109,12 @@ class AudioSink:
             )
         self.spec = spec
         self._path = path
-        self._file: BinaryIO = path.open("wb") if path else sys.stdout.buffer
+        self._closed = False
+        try:
+            self._file: BinaryIO = path.open("wb") if path else sys.stdout.buffer
+        except OSError as exc:
+            # A missing folder or no permission: click's one-line "Could not open file".
+            raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
         self._mp3 = (
             Mp3EncoderStream(spec.sample_rate, spec.bit_rate)
             if spec.container is Container.MP3
@@ -80,7 +131,10 @@ class AudioSink:
         self._file.write(self._mp3.push(audio) if self._mp3 else audio)
 
     def close(self) -> None:
-        """Finish the container and close the file."""
+        """Finish the container and close the file (once; later calls do nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         if self._mp3 is not None:
             self._file.write(self._mp3.finish())
         if self.spec.container is Container.WAV:
@@ -88,6 +142,16 @@ class AudioSink:
         self._file.flush()
         if self._path is not None:
             self._file.close()
+
+    def discard(self) -> None:
+        """Close without finishing, and remove the file: a failed `ttsd say` leaves no
+        half-written audio behind (standard output cannot be taken back)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._path is not None:
+            self._file.close()
+            self._path.unlink(missing_ok=True)
 
     @property
     def seconds(self) -> float:

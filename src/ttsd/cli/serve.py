@@ -8,6 +8,7 @@ setting's canonical name, so the flags given go to the loader as they are.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -15,14 +16,8 @@ from typing import Any, get_args
 
 import click
 
-from ttsd.server.settings import (
-    API_KEYS_ENV,
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    KokoroMode,
-    LogFormat,
-    LogLevel,
-)
+from ttsd.protocol.limits import Limits
+from ttsd.server.settings import API_KEYS_ENV, KokoroMode, LogFormat, LogLevel, Settings
 
 _LOGGER = logging.getLogger("ttsd.serve")
 
@@ -47,8 +42,8 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 
 
 @click.command()
-@click.option("--host", default=None, help=f"Interface to bind [default: {DEFAULT_HOST}].")
-@click.option("--port", type=int, default=None, help=f"Port [default: {DEFAULT_PORT}].")
+@click.option("--host", default=None, help="Interface to bind.")
+@click.option("--port", type=int, default=None, help="Port.")
 @click.option(
     "--config",
     "config",
@@ -81,20 +76,19 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option(
     "--strict-voices/--no-strict-voices",
     default=None,
-    help="Unknown voice ids are errors, not the default voice [default: off].",
+    help="Unknown voice ids are errors, not the default voice.",
 )
 @click.option(
     "--language-fallback/--no-language-fallback",
     default=None,
     help="A `language` the voice does not speak is spoken in the voice's own language "
-    "(logged once) instead of refused with a 400 [default: off].",
+    "(logged once) instead of refused with a 400.",
 )
 @click.option(
     "--kokoro",
     type=click.Choice(get_args(KokoroMode)),
     default=None,
-    help="The Kokoro-82M engine: auto serves it when ttsd[kokoro] is installed, on "
-    "requires it [default: auto].",
+    help="The Kokoro-82M engine: auto serves it when ttsd[kokoro] is installed, on requires it.",
 )
 @click.option(
     "--kokoro-model",
@@ -113,12 +107,12 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option(
     "--ws-check-origin/--no-ws-check-origin",
     default=None,
-    help="Refuse WebSocket handshakes from browser pages not in --cors-origin [default: off].",
+    help="Refuse WebSocket handshakes from browser pages not in --cors-origin.",
 )
 @click.option(
     "--preload/--no-preload",
     default=None,
-    help="Load every voice at start, so no request waits for one [default: on].",
+    help="Load every voice at start, so no request waits for one.",
 )
 @click.option(
     "--parallel-steps",
@@ -157,60 +151,58 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     "--max-context-id-chars",
     type=int,
     default=None,
-    help="Longest context_id (400 beyond) [default: 256].",
+    help="Longest context_id (400 beyond).",
 )
 @click.option(
     "--max-unread-bytes",
     type=int,
     default=None,
-    help="Bytes of replies a client may leave unread before its connection is closed "
-    "(1008) [default: 8 MiB].",
+    help="Bytes of replies a client may leave unread before its connection is closed (1008).",
 )
 @click.option(
     "--max-audio-frame-bytes",
     type=int,
     default=None,
-    help="Audio bytes in one chunk frame, before base64 [default: 32768].",
+    help="Audio bytes in one chunk frame, before base64.",
 )
 @click.option(
     "--send-queue-frames",
     type=int,
     default=None,
-    help="Frames waiting to be written on one connection before senders wait [default: 64].",
+    help="Frames waiting to be written on one connection before senders wait.",
 )
 @click.option(
     "--transport-max-message-bytes",
     type=int,
     default=None,
-    help="Largest WebSocket message the transport takes (close 1009 beyond) [default: 16 MiB].",
+    help="Largest WebSocket message the transport takes (close 1009 beyond).",
 )
 @click.option(
     "--context-idle-timeout",
     "context_idle_timeout_s",
     type=float,
     default=None,
-    help="Seconds an idle context waits for input before its `done` [default: 30].",
+    help="Seconds an idle context waits for input before its `done`.",
 )
 @click.option(
     "--connection-idle-timeout",
     "connection_idle_timeout_s",
     type=float,
     default=None,
-    help="Seconds without a message before a connection is closed [default: 300].",
+    help="Seconds without a message before a connection is closed.",
 )
 @click.option(
     "--max-header-bytes",
     type=int,
     default=None,
-    help="Most bytes of an HTTP request line + headers; 431 and close beyond [default: 65536].",
+    help="Most bytes of an HTTP request line + headers; 431 and close beyond.",
 )
 @click.option(
     "--header-timeout",
     "header_timeout_s",
     type=float,
     default=None,
-    help="Seconds a request line + headers may take (slowloris); 408 and close beyond "
-    "[default: 10].",
+    help="Seconds a request line + headers may take (slowloris); 408 and close beyond.",
 )
 @click.option(
     "--default-max-buffer-delay",
@@ -218,7 +210,7 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     type=int,
     default=None,
     help="Milliseconds text waits for a sentence end when a request sets no "
-    "max_buffer_delay_ms (0-5000) [default: 3000].",
+    "max_buffer_delay_ms (0-5000).",
 )
 @click.option(
     "--flush-id-base",
@@ -230,7 +222,7 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     "--min-clause-words",
     type=int,
     default=None,
-    help="Words a first segment needs before it may be cut at a clause end [default: 3].",
+    help="Words a first segment needs before it may be cut at a clause end.",
 )
 @click.option(
     "--first-segment-delay",
@@ -238,20 +230,20 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     type=int,
     default=None,
     help="Milliseconds a context's first text waits for a sentence or clause end before it "
-    "is cut at a phrase boundary (0: off) [default: 150].",
+    "is cut at a phrase boundary (0: off).",
 )
 @click.option(
     "--max-step-chars",
     type=int,
     default=None,
     help="Characters one synthesis step speaks at most; longer text is cut at a clause, "
-    "phrase or word boundary [default: 200].",
+    "phrase or word boundary.",
 )
 @click.option(
     "--first-step-chars",
     type=int,
     default=None,
-    help="The same for a context's first step, so its first audio comes soon [default: 100].",
+    help="The same for a context's first step, so its first audio comes soon.",
 )
 @click.option(
     "--ssl-certfile",
@@ -268,25 +260,25 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option(
     "--ws-compression/--no-ws-compression",
     default=None,
-    help="Offer permessage-deflate on WebSockets (base64 audio shrinks ~28 %% for CPU time "
-    "before every frame) [default: off].",
+    help="Offer permessage-deflate on WebSockets (base64 audio shrinks ~28 % for CPU time "
+    "before every frame).",
 )
 @click.option(
     "--log-level",
     type=click.Choice(get_args(LogLevel)),
     default=None,
-    help="Log level [default: info].",
+    help="Log level.",
 )
 @click.option(
     "--log-format",
     type=click.Choice(get_args(LogFormat)),
     default=None,
-    help="text lines, or one JSON object per line [default: text].",
+    help="text lines, or one JSON object per line.",
 )
 @click.option(
     "--access-log/--no-access-log",
     default=None,
-    help="One line per HTTP request and WebSocket handshake [default: on].",
+    help="One line per HTTP request and WebSocket handshake.",
 )
 @click.option(
     "--drain-timeout",
@@ -294,18 +286,18 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     type=float,
     default=None,
     help="Seconds SIGTERM waits for started contexts and responses before it ends them "
-    "(503, close 1012) [default: 20].",
+    "(503, close 1012).",
 )
 @click.option(
     "--metrics-require-key/--no-metrics-require-key",
     default=None,
-    help="GET /metrics needs an API key too [default: public].",
+    help="GET /metrics needs an API key too; off, it is public.",
 )
 @click.option(
     "--chunked-decoder/--no-chunked-decoder",
     default=None,
     help="Speak a sentence's first audio before the whole sentence is synthesized (Piper "
-    "encoder + windowed decoder); off: whole sentences [default: on].",
+    "encoder + windowed decoder); off: whole sentences.",
 )
 @click.pass_context
 def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
@@ -319,7 +311,7 @@ def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
     from ttsd.engines.base import EngineUnavailable
     from ttsd.server.app import build_registry, create_app
     from ttsd.server.logs import configure_logging
-    from ttsd.server.serving import run_server
+    from ttsd.server.serving import CannotListen, check_can_listen, run_server
     from ttsd.server.settings_loader import SettingsLoadError, load_settings
 
     flags = {name: value for name, value in given.items() if value is not None}
@@ -356,6 +348,12 @@ def serve(ctx: click.Context, /, workers: int | None, **given: Any) -> None:
             "(set --api-key or TTSD_API_KEYS)",
             settings.host,
         )
+    # A taken port is found before the engines spend seconds loading, and said plainly.
+    try:
+        check_can_listen(settings)
+    except CannotListen as exc:
+        _LOGGER.error("cannot start: %s", exc)
+        sys.exit(2)
     # The engines load before the server listens, so one that cannot run (`--kokoro on`
     # without its packages, a corrupt `--kokoro-model`) is one error line and exit 2, not
     # a traceback from inside uvicorn's start-up; the app's own load is then a no-op.
@@ -377,3 +375,35 @@ def _flag_label(ctx: click.Context, name: str, value: Any) -> str:
                 return param.secondary_opts[0]
             return param.opts[0]
     return f"--{name.replace('_', '-')}"
+
+
+def setting_default(name: str) -> str | None:
+    """Setting `name`'s default as `--help` shows it, read from `Settings` or `Limits` so
+    that the help cannot drift from the code; None where the default is computed at start
+    (the cores found) or absent."""
+    fields = {f.name: f for cls in (Settings, Limits) for f in dataclasses.fields(cls)}
+    default = fields[name].default if name in fields else dataclasses.MISSING
+    if default is dataclasses.MISSING or default is None or default == ():
+        return None
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, int) and name.endswith("_bytes"):
+        for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+            if default >= size and default % size == 0:
+                return f"{default // size} {unit}"
+    if isinstance(default, float):
+        return f"{default:g}"
+    return str(default)
+
+
+def _show_defaults(command: click.Command) -> None:
+    """Append `[default: ...]` to each setting's help that does not say it itself."""
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        shown = setting_default(param.name)
+        if shown is not None and "[default:" not in (param.help or ""):
+            param.help = f"{param.help} [default: {shown}]"
+
+
+_show_defaults(serve)

@@ -56,7 +56,7 @@ def voices(
 
         rows = list_voices_remote(url, api_key)
     else:
-        from ttsd.cli.say import local_registry
+        from ttsd.cli.local import local_registry
 
         registry = local_registry(voices_dir)
         rows = [(v.id, v.name, v.locale, v.engine, v.license) for v in registry.voices()]

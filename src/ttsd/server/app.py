@@ -23,7 +23,7 @@ from ttsd.server.health import healthz, readyz
 from ttsd.server.logs import quiet_client_errors
 from ttsd.server.metrics import ErrorMetricsMiddleware, metrics_endpoint
 from ttsd.server.origins import WebSocketOriginMiddleware, cors_middleware
-from ttsd.server.ready import log_ready
+from ttsd.server.playground import PLAYGROUND_PATHS, playground_routes
 from ttsd.server.request_id import RequestIdMiddleware
 from ttsd.server.rest import EXCEPTION_HANDLERS, rest_routes
 from ttsd.server.runtime import Runtime
@@ -109,8 +109,6 @@ def create_app(
             settings=settings, registry=registry, scheduler=scheduler, drain=drain
         )
         drain.loaded = True
-        # Where to connect, the voices, and the cores found (server/ready.py).
-        log_ready(_LOGGER, settings, [voice.id for voice in registry.voices()])
         try:
             yield
         finally:
@@ -123,9 +121,13 @@ def create_app(
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *rest_routes(),
         WebSocketRoute("/tts/websocket", tts_websocket),
+        *playground_routes(),
     ]
-    # Prometheus scrapes without a key unless the operator asks for one (issue 9).
-    public_paths = PUBLIC_PATHS if settings.metrics_require_key else PUBLIC_PATHS | {"/metrics"}
+    # Prometheus scrapes without a key unless the operator asks for one (issue 9). The
+    # playground page holds nothing secret: it loads without a key and asks for one.
+    public_paths = PUBLIC_PATHS | PLAYGROUND_PATHS
+    if not settings.metrics_require_key:
+        public_paths |= {"/metrics"}
     middleware = [
         # Outermost: counts every JSON error sent, refusals included (server/metrics.py).
         Middleware(ErrorMetricsMiddleware),
