@@ -4,6 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The playground's browser tests drive Debian's Chromium through its chromedriver; installed
+# where this runs as root with apt (as CI does), else they skip (fail when $CI is set).
+if ! { command -v chromium && command -v chromedriver; } >/dev/null \
+    && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing chromium and chromium-driver for tests/e2e/test_playground.py"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        chromium chromium-driver >/dev/null
+fi
+
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
