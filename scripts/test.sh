@@ -27,6 +27,21 @@ fi
 .venv-sdk4/bin/pip install --quiet --disable-pip-version-check 'cartesia[websockets]>=4,<5'
 export TTSD_SDK4_PYTHON="$PWD/.venv-sdk4/bin/python"
 
+# The voice-agent frameworks, pinned (the versions the README names; the tests check them),
+# each in a venv of its own: their pins conflict with the project's and with each other's.
+# tests/e2e/test_pipecat.py and test_livekit.py run them; cold, each takes about 30 s.
+if [ ! -x .venv-pipecat/bin/python ]; then
+    "$PYTHON" -m venv .venv-pipecat
+fi
+.venv-pipecat/bin/pip install --quiet --disable-pip-version-check 'pipecat-ai[cartesia]==1.14.0'
+export TTSD_PIPECAT_PYTHON="$PWD/.venv-pipecat/bin/python"
+if [ ! -x .venv-livekit/bin/python ]; then
+    "$PYTHON" -m venv .venv-livekit
+fi
+.venv-livekit/bin/pip install --quiet --disable-pip-version-check \
+    'livekit-agents==1.8.9' 'livekit-plugins-cartesia==1.8.9'
+export TTSD_LIVEKIT_PYTHON="$PWD/.venv-livekit/bin/python"
+
 # The official JS SDK (the seed's 3.2.0 and the newest), for the TLS tests; skipped without node.
 if command -v node >/dev/null && command -v npm >/dev/null; then
     js_dirs=()
