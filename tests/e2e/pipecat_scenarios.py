@@ -102,10 +102,12 @@ SENTENCES = ["Good", " morning", ",", " my", " name", " is", " Joe", ".", " I", 
 SENTENCES += [" like", " a", " cup", " of", " coffee", "."]
 #: One word split in two, as tokenizers do with rarer words.
 TOKENS = ["Please", " call", " me", " tom", "orrow", " morning", "."]
-LONG = (
+#: About 20 s of speech, which ttsd takes a second or more to synthesize: the cancel comes
+#: long before its end.
+LONG = 2 * (
     "The quick brown fox jumps over the lazy dog. One two three four five six seven. "
     "Please call me tomorrow morning. I would like a cup of coffee. "
-    "Good morning, my name is Joe. Thank you very much."
+    "Good morning, my name is Joe. Thank you very much. "
 )
 AFTER = ["Thank", " you", " very", " much", "."]
 HTTP = ["I", " would", " like", " a", " cup", " of", " coffee", "."]

@@ -134,9 +134,9 @@ def test_an_interruption_stops_the_reply_and_the_next_one_is_spoken_whole(run: R
     # pipecat dropped the cut reply at once: nothing of it after the interruption...
     assert all(context != cut for _, context, _ in events[interruption:]), events
     cut_seconds = run.audio("interruption", cut).size / run.rate
-    assert 0 < cut_seconds < 3.0, cut_seconds
+    assert 0 < cut_seconds < 5.0, cut_seconds
     # ...and ttsd stopped it (pipecat sends `cancel`): it sent little more audio than pipecat
-    # played, where the whole reply is ~11 s.
+    # played, where the whole reply is ~20 s.
     assert run.delta("ttsd_contexts_finished_total", outcome="cancelled") == 1
     played = sum(
         run.audio(name, context).size / run.rate
@@ -144,7 +144,7 @@ def test_an_interruption_stops_the_reply_and_the_next_one_is_spoken_whole(run: R
         for context in run.scenario(name)["contexts"]
     )
     sent = run.delta("ttsd_audio_seconds_total", endpoint="websocket")
-    assert sent - played < 2.5, f"ttsd sent {sent:.2f} s, pipecat played {played:.2f} s"
+    assert sent - played < 5.0, f"ttsd sent {sent:.2f} s, pipecat played {played:.2f} s"
 
     # The next reply: a context of its own, spoken whole.
     assert kinds(scenario, after)[0] == "started" and kinds(scenario, after)[-1] == "stopped"
