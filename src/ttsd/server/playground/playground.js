@@ -111,6 +111,7 @@ class Player {
       this.analyser.connect(this.context.destination);
     }
     state.audioState = this.context.state;
+    this.stop(); // what an utterance that failed had scheduled
     this.reset();
     return this.context.resume();
   }
@@ -234,7 +235,13 @@ async function loadVoices() {
   url.searchParams.set("limit", "100");
   const voices = [];
   for (;;) {
-    const response = await fetch(url, { headers });
+    let response;
+    try {
+      response = await fetch(url, { headers });
+    } catch (error) {
+      showError(`GET /voices: ${error.message}`);
+      return;
+    }
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const reason = response.status === 401 ? "enter the server's API key" : body.message;
@@ -302,7 +309,7 @@ function connect(key) {
     ws.onopen = () => {
       ws.onclose = (event) => {
         if (socket === ws) socket = null;
-        if (utterance && state.state === "speaking") {
+        if (utterance?.ws === ws && state.state === "speaking") {
           showError(`the connection closed (${event.code} ${event.reason || ""})`.trim());
           stopStreaming();
           setState("error");
@@ -312,8 +319,8 @@ function connect(key) {
     };
     ws.onclose = () => {
       if (socket === ws) socket = null;
-      // The browser says nothing more about a refused handshake.
-      reject(new Error("could not open the WebSocket: is the API key right?"));
+      // The browser tells a page nothing more about a refused handshake.
+      reject(new Error("the WebSocket was refused: a wrong API key, or the server is going down"));
     };
     ws.onmessage = (event) => onFrame(JSON.parse(event.data));
   });
@@ -425,7 +432,10 @@ function cancel() {
   if (state.state !== "speaking") return;
   if (utterance) {
     stopStreaming();
-    if (!utterance.done) utterance.ws.send(JSON.stringify({ context_id: utterance.contextId, cancel: true }));
+    if (!utterance.done) {
+      // No reply comes; frames already on their way are dropped in onFrame.
+      utterance.ws.send(JSON.stringify({ context_id: utterance.contextId, cancel: true }));
+    }
     for (const segment of utterance.segments.values()) {
       if (segment.state === "receiving") setSegment(segment, "cancelled");
     }
@@ -444,7 +454,8 @@ function onFrame(frame) {
   const u = utterance;
   if (frame.type === "error") {
     showError(`${frame.status_code} ${frame.title}: ${frame.message}`);
-    if (u && state.state === "speaking" && (frame.context_id === u.contextId || !frame.context_id)) {
+    const ours = u && (frame.context_id === u.contextId || !frame.context_id);
+    if (ours && state.state === "speaking") {
       stopStreaming();
       setState("error");
     }
