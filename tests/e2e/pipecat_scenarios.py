@@ -126,7 +126,6 @@ class Sink(FrameProcessor):
         self.words: dict[str, list[list[Any]]] = {}
         self.contexts: list[str] = []
         self.stopped: dict[str, asyncio.Event] = {}
-        self.first_audio: dict[str, asyncio.Event] = {}
 
     def _context(self, context_id: str | None) -> str:
         key = context_id or ""
@@ -158,7 +157,6 @@ class Sink(FrameProcessor):
             assert frame.sample_rate == SAMPLE_RATE and frame.num_channels == 1, frame
             self.audio[key] += frame.audio
             self.event("audio", frame.context_id, len(frame.audio))
-            self.first_audio.setdefault(key, asyncio.Event()).set()
         elif isinstance(frame, TTSTextFrame):
             key = self._context(frame.context_id)
             self.words[key].append([frame.text, frame.pts])
