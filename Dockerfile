@@ -49,14 +49,15 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
 RUN python3 -m venv /opt/ttsd
 WORKDIR /src
-# The dependencies first, read from pyproject.toml alone: this layer (the slow one, ~300 MB
-# of wheels) is rebuilt only when pyproject.toml changes, not on every change to src/.
+# The dependencies first (the client's and the `server` extra's), read from pyproject.toml
+# alone: this layer (the slow one, ~300 MB of wheels) is rebuilt only when pyproject.toml
+# changes, not on every change to src/.
 # Wheels only: the image has no compiler, and a source build would be slow and fragile.
 COPY pyproject.toml ./
 RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip.conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip.conf; fi; \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \
-    python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["server"]))' \
         > /tmp/requirements.txt \
     && /opt/ttsd/bin/pip install --only-binary=:all: -r /tmp/requirements.txt
 COPY README.md LICENSE ./

@@ -18,7 +18,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/pip install --quiet --disable-pip-version-check -e '.[test,kokoro]'
+.venv/bin/pip install --quiet --disable-pip-version-check -e '.[server,kokoro,test]'
 
 # The newest official SDK (4.x) cannot share the venv with the pinned 3.2.0: give it its own.
 if [ ! -x .venv-sdk4/bin/python ]; then

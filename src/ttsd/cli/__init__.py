@@ -5,9 +5,17 @@ from __future__ import annotations
 import click
 
 from ttsd import __version__
+from ttsd.cli.extras import lacks_server, server_command
 from ttsd.cli.say import say
-from ttsd.cli.serve import serve
 from ttsd.cli.voices import voices
+
+serve: click.Command
+try:
+    from ttsd.cli.serve import serve
+except ImportError as exc:  # the client-only install (`pip install ttsd`)
+    if not lacks_server(exc):
+        raise
+    serve = server_command("serve", "Run the server.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

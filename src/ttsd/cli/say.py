@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ttsd.cli.extras import needs_server
 from ttsd.cli.output import DEFAULT_MP3_BIT_RATE, AudioSink, output_spec
 from ttsd.protocol.formats import MP3_BIT_RATES, SAMPLE_RATES, Container, Encoding
 
@@ -142,9 +143,12 @@ def say(
 
                 speak_remote(url, api_key, content, voice, speed, spec, sink, advance)
             else:
-                from ttsd.cli.local import speak_in_process
+                with needs_server(
+                    "`ttsd say` without --url", alternative=", or pass --url of a ttsd server"
+                ):
+                    from ttsd.cli.local import speak_in_process
 
-                speak_in_process(content, voice, speed, voices_dir, spec, sink, advance)
+                    speak_in_process(content, voice, speed, voices_dir, spec, sink, advance)
     except Exception:
         sink.discard()
         raise

@@ -19,6 +19,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ttsd.cli.extras import needs_server
+
 if TYPE_CHECKING:
     from ttsd.engines.piper.catalogue import CatalogueFile, FileOutcome
 
@@ -56,9 +58,12 @@ def voices(
 
         rows = list_voices_remote(url, api_key)
     else:
-        from ttsd.cli.local import local_registry
+        with needs_server(
+            "`ttsd voices` without --url", alternative=", or pass --url of a ttsd server"
+        ):
+            from ttsd.cli.local import local_registry
 
-        registry = local_registry(voices_dir)
+            registry = local_registry(voices_dir)
         rows = [(v.id, v.name, v.locale, v.engine, v.license) for v in registry.voices()]
     if ids:
         for row in rows:
@@ -108,7 +113,9 @@ def download(
     is the only time ttsd fetches anything from the internet. Voice names: see
     https://huggingface.co/rhasspy/piper-voices.
     """
-    from ttsd.engines.piper.catalogue import CatalogueError, download_voices
+    with needs_server("`ttsd voices download`"):
+        # ttsd.engines.piper loads the engine: only a server has use for its voices
+        from ttsd.engines.piper.catalogue import CatalogueError, download_voices
 
     stderr = Console(stderr=True)
     try:
