@@ -1,5 +1,5 @@
-"""The audio layer imports only what design.md allows (numpy, soxr, lameenc for MP3,
-soundfile for FLAC and Opus, protocol, text)."""
+"""The audio layer imports only what docs/architecture.md "Layers" allows (numpy, soxr,
+lameenc for MP3, soundfile for FLAC and Opus, protocol, text)."""
 
 from __future__ import annotations
 

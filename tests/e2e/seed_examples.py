@@ -1,8 +1,14 @@
 """The two Python examples of the seed "WebSocket Flushing" page, copied verbatim.
 
-Source: /work/shared/seeds/000_4cce93c41a532934.txt (docs.cartesia.ai "WebSocket Flushing"), i.e.
-- `tts_websocket_flushing`: cartesia-python v3.2.0 examples/examples.py:264
-- `tts_websocket_flushing_async`: cartesia-python v3.2.0 examples/async_examples.py:181
+"The seed" is that page of Cartesia's documentation, the example this project was started
+to run unchanged against a server of its own; tests call its examples the seed examples.
+
+Source: Cartesia's "WebSocket Flushing" example,
+https://docs.cartesia.ai/examples/tts-websocket-flushing, as in cartesia-python v3.2.0:
+- `tts_websocket_flushing`:
+  https://github.com/cartesia-ai/cartesia-python/blob/v3.2.0/examples/examples.py#L264
+- `tts_websocket_flushing_async`:
+  https://github.com/cartesia-ai/cartesia-python/blob/v3.2.0/examples/async_examples.py#L181
 
 Only the imports above the functions are added. Do not edit the functions: the e2e tests
 run them unchanged against ttsd, in the venv's SDK (3.x) and in a side SDK 4.x

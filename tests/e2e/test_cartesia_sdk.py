@@ -1,4 +1,5 @@
-"""The official `cartesia` SDK's flushing examples (the seed), unchanged, against ttsd.
+"""The official `cartesia` SDK's flushing examples (the seed page: tests/e2e/seed_examples.py),
+unchanged, against ttsd.
 
 The venv pins SDK 3.2.0, which runs in process. The newest SDK (4.x) cannot share the venv:
 set TTSD_SDK4_PYTHON to a python that has it, e.g.

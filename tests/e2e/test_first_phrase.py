@@ -3,8 +3,8 @@
 An LLM streams one word every 40 ms, each token with its leading space. Without a cut
 before the sentence ends, the first audio cannot start before the first sentence is
 complete; with `first_segment_delay_ms` (150 ms by default) the first text is cut before
-a phrase-opening word ("Thanks for calling | our support line today."), design.md
-"max_buffer_delay_ms". Timing on a loaded machine is noisy, so the check is structural:
+a phrase-opening word ("Thanks for calling | our support line today."),
+docs/protocol.md §4.2. Timing on a loaded machine is noisy, so the check is structural:
 the first segment's word timestamps are exactly the first phrase. The arrival times are
 in the failure messages. The server decodes whole sentences here (`chunked_decoder` off):
 with the chunked decoder a segment's timestamps come a chunk at a time, and one frame no

@@ -1,6 +1,6 @@
 """`ttsd serve` over TLS with a self-signed certificate, for clients that only dial wss://.
 
-The official JS SDK always turns its base URL into `wss://` (protocol.md §6), and the
+The official JS SDK always turns its base URL into `wss://` (docs/protocol.md §10.5), and the
 Python SDK does the same unless given `websocket_base_url`. Here both reach ttsd with
 nothing but an `https://` base URL; they trust the certificate the way a user would
 (`NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`), not by turning verification off.

@@ -1,4 +1,4 @@
-"""Model and voice resolution (design.md "models", "voices")."""
+"""Model and voice resolution (docs/protocol.md §2.1.4)."""
 
 import logging
 from types import SimpleNamespace

@@ -457,7 +457,7 @@ def test_leaving_language_out_later_is_no_change() -> None:
 
 @pytest.mark.parametrize("transcript", ["", " ", "\n"])
 def test_end_and_flush_markers_may_carry_other_fields(transcript: str) -> None:
-    """PY4's `no_more_inputs()` sends a bare default voice on the end marker."""
+    """The Python SDK 4.x's `no_more_inputs()` sends a bare default voice on the end marker."""
     state, _ = start("Hello", language="en")
     state.check_compatible(
         req(transcript, more=False, voice="other", model_id="sonic-2", language="de")

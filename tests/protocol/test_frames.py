@@ -1,4 +1,4 @@
-"""Server → client frame builders (protocol.md §3, design.md "errors")."""
+"""Server → client frame builders (docs/protocol.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The protocol package stays sans-I/O: no asyncio, sockets or numpy (design.md layers)."""
+"""The protocol package stays sans-I/O: no asyncio, sockets or numpy
+(docs/architecture.md "Layers")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`parse_message`: every field of protocol.md §2.1, legacy fields, voice shapes, errors."""
+"""`parse_message`: every field of docs/protocol.md §2.1, legacy fields, voice shapes, errors."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def test_unknown_legacy_speed_is_rejected_with_the_choices() -> None:
     assert "fastest" in error.message
 
 
-# --- voice shapes (§2.1.1) -------------------------------------------------------------
+# --- voice shapes (docs/protocol.md §2.1.1) --------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -454,7 +454,7 @@ def test_non_object_json_is_an_invalid_message(value: Any, kind: str) -> None:
     assert kind in error.message
 
 
-# --- cancel (§2.2) ---------------------------------------------------------------------
+# --- cancel (docs/protocol.md §2.2) ----------------------------------------------------
 
 
 def test_cancel_request() -> None:

@@ -1,4 +1,4 @@
-"""REST request validation (protocol.md §8): `/tts/bytes` and `/tts/sse` bodies and the
+"""REST request validation (docs/protocol.md §8): `/tts/bytes` and `/tts/sse` bodies and the
 `GET /voices` query. Errors name the field, as on the WebSocket."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def tts_body(
 def assert_error(
     response: httpx.Response, *, status: int, error_code: str, mentions: str = ""
 ) -> dict[str, Any]:
-    """`response` is a JSON error of protocol.md §8 with a request id; return its body."""
+    """`response` is a JSON error of docs/protocol.md §8 with a request id; return its body."""
     assert response.status_code == status, (response.status_code, response.text[:300])
     assert response.headers["content-type"].startswith("application/json"), response.headers
     body: dict[str, Any] = response.json()

@@ -1,7 +1,7 @@
 """Every message and request body the client sends, built in one place for both twins.
 
 WebSocket messages repeat the context's fields on every message, in the official SDK's
-order (protocol.md §5.3): `context_id`, `model_id`, `transcript`, `voice`,
+order (docs/protocol.md §10.7): `context_id`, `model_id`, `transcript`, `voice`,
 `output_format`, `continue`, then the optional fields that were set, then `flush`.
 """
 

@@ -1,6 +1,6 @@
 """The engines a server runs, and how a request's `model_id` and `voice` map onto them.
 
-design.md "models" and "voices": voice ids go through an alias table; a `sonic*` model
+docs/protocol.md §2.1.4: voice ids go through an alias table; a `sonic*` model
 id means the engine of the voice asked for (the default engine for a voice ttsd does not
 have), other ids name an engine; an unknown voice falls back to the engine's default
 voice with one warning, unless strict voices are on.

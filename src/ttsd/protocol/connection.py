@@ -1,7 +1,7 @@
 """The per-connection multiplexer: frames in, events out (no I/O).
 
 It owns every context of one WebSocket connection, routes each message to its context,
-turns bad input into error frames that cost nothing else (design.md "errors"), and
+turns bad input into error frames that cost nothing else (docs/protocol.md §4.6), and
 tells the I/O layer what to synthesize and send, in order.
 """
 
@@ -40,8 +40,8 @@ class ConnectionCore:
     """Protocol state of one connection. Every method is synchronous and does no I/O.
 
     `now` arguments are monotonic seconds supplied by the caller, so tests control time.
-    `clause_finder` and `phrase_finder` shape a context's first segment (design.md
-    "max_buffer_delay_ms"); None leaves that cut out. `step_finder` bounds the text of one
+    `clause_finder` and `phrase_finder` shape a context's first segment (docs/protocol.md
+    §4.2); None leaves that cut out. `step_finder` bounds the text of one
     engine step to `limits.max_step_chars` (`first_step_chars` for a context's first
     piece); None leaves segments as long as the text released.
     """
@@ -113,7 +113,7 @@ class ConnectionCore:
         return self._generate(message, now)
 
     def receive_bytes(self, data: bytes) -> list[Event]:
-        """Handle one binary frame: the protocol has none (protocol.md §1.1)."""
+        """Handle one binary frame: the protocol has none (docs/protocol.md §1.1)."""
         return self._error(
             ProtocolError(
                 400,
@@ -173,7 +173,7 @@ class ConnectionCore:
                     f"{self.limits.max_transcript_chars} per message (send it in pieces "
                     "with `continue: true`)",
                     # A message without `context_id` gets errors with `context_id: null`,
-                    # not the id invented for it (design.md "errors").
+                    # not the id invented for it (docs/protocol.md §3.6).
                     context_id=request.context_id,
                 )
             )
@@ -247,7 +247,7 @@ class ConnectionCore:
     def _cancel(self, context_id: str) -> list[Event]:
         state = self._contexts.get(context_id)
         if state is None or state.aborting:
-            # Nothing to stop: SDKs expect no reply to a cancel (clients.md §0.10).
+            # Nothing to stop: SDKs expect no reply to a cancel (docs/protocol.md §4.5).
             return []
         state.phase = Phase.CANCELLED
         return [AbortContext(context_id)]
@@ -262,7 +262,8 @@ class ConnectionCore:
         return events
 
     def _request_id_for(self, error: ProtocolError) -> str:
-        # Per-message ids in the hosted API's "<uuid>:<context>:<uuid>" style (DOCS-ERR).
+        # Per-message ids in the hosted API's "<uuid>:<context>:<uuid>" style (its error
+        # documentation; docs/protocol.md §3.6).
         return f"{self.request_id}:{error.context_id or '-'}:{uuid.uuid4()}"
 
 

@@ -1,6 +1,6 @@
 """One context's state machine: buffering, segments, flush ids and its end.
 
-Implements protocol.md §4 with design.md's decisions: text is concatenated verbatim
+Implements docs/protocol.md §4 with ttsd's choices: text is concatenated verbatim
 across inputs, held for at most `max_buffer_delay_ms` but released early at sentence
 ends (and, for the first segment, at a clause end, or at a phrase boundary once it has
 waited `first_segment_delay_ms`), and cut into segments each tagged with the `flush_id`
@@ -93,7 +93,7 @@ class ContextState:
         """Raise if `request` changes a field that is locked for the context's life.
 
         Only text-bearing messages are checked: a flush or end marker carries no audio,
-        and PY3's `no_more_inputs()` may repeat a default voice (protocol.md §5.3).
+        and the Python SDK's `no_more_inputs()` may repeat a default voice (docs/protocol.md §10.7).
         """
         if not request.transcript.strip():
             return
@@ -140,8 +140,8 @@ class ContextState:
             self._buffer += request.transcript
 
         if request.flush or not request.continue_:
-            # A flush closes the segment with everything buffered (protocol.md §4.4);
-            # `continue: false` closes the context (§4.1).
+            # A flush closes the segment with everything buffered (docs/protocol.md §4.4);
+            # `continue: false` closes the context (docs/protocol.md §4.1).
             segments = self._cut(
                 len(self._buffer), closes_flush=request.flush, is_last=not request.continue_
             )
@@ -151,7 +151,7 @@ class ContextState:
                 self.phase = Phase.CLOSING
             return segments
         if self._max_buffer_delay_ms == 0:
-            # "Custom buffering": synthesize each input as it comes (protocol.md §4.2).
+            # "Custom buffering": synthesize each input as it comes (docs/protocol.md §4.2).
             return self._release(len(self._buffer))
         end = self._release_finder(
             self._buffer,
@@ -199,8 +199,8 @@ class ContextState:
         """Whether the context's first text may still be cut at a phrase boundary.
 
         Only until the context releases its first text: a slowly streamed first sentence
-        would otherwise delay the first audio until it is complete (design.md
-        "max_buffer_delay_ms"); later text has audio ahead of it and waits for sentences.
+        would otherwise delay the first audio until it is complete (docs/protocol.md
+        §4.2); later text has audio ahead of it and waits for sentences.
         A client's `max_buffer_delay_ms` of 0, or one no longer than the first-segment
         delay, already releases sooner or as soon, and is left to do so.
         """
@@ -255,8 +255,8 @@ class ContextState:
     def _cut(self, end: int, *, closes_flush: bool, is_last: bool) -> list[Segment]:
         """Release `buffer[:end]`: one segment, or two when it opens the context's speech.
 
-        The first text of a context is cut after its first clause (design.md
-        "max_buffer_delay_ms"): a short first segment is synthesized, and heard, sooner.
+        The first text of a context is cut after its first clause (docs/protocol.md
+        §4.2): a short first segment is synthesized, and heard, sooner.
         """
         text, self._buffer = self._buffer[:end], self._buffer[end:]
         kept = [(offset - end, at) for offset, at in self._arrivals if offset >= end]

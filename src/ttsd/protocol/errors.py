@@ -1,4 +1,4 @@
-"""Protocol errors and their wire form (protocol.md §3, design.md "errors")."""
+"""Protocol errors and their wire form (docs/protocol.md §3.6, §5)."""
 
 from __future__ import annotations
 

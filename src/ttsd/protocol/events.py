@@ -14,7 +14,7 @@ from ttsd.protocol.messages import OutputFormat
 
 @dataclass(frozen=True, slots=True)
 class ContextSpec:
-    """What is fixed for a context's whole life (protocol.md §2.1 "Rules")."""
+    """What is fixed for a context's whole life (docs/protocol.md §2.1.3)."""
 
     context_id: str
     #: distinguishes this context from earlier ones that used the same id

@@ -1,4 +1,4 @@
-"""Output formats the protocol admits (protocol.md §2.1.2).
+"""Output formats the protocol admits (docs/protocol.md §2.1.2).
 
 These are protocol facts (which strings a client may send); the audio layer owns how
 each one is produced.
@@ -26,10 +26,10 @@ class Encoding(StrEnum):
     PCM_ALAW = "pcm_alaw"
 
 
-#: Sample rates every SDK enumerates (PY3 / OPENAPI enum).
+#: Sample rates every SDK enumerates (the Python SDK's and Cartesia's OpenAPI enum).
 SAMPLE_RATES: tuple[int, ...] = (8000, 16000, 22050, 24000, 44100, 48000)
 
-#: MP3 bit rates accepted by `/tts/bytes` (protocol.md §2.1.2).
+#: MP3 bit rates accepted by `/tts/bytes` (docs/protocol.md §2.1.2).
 MP3_BIT_RATES: tuple[int, ...] = (32000, 64000, 96000, 128000, 192000)
 
 #: Bytes per sample of each encoding (mono).

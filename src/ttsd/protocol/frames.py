@@ -1,7 +1,7 @@
-"""Builders for server → client frames (protocol.md §3).
+"""Builders for server → client frames (docs/protocol.md §3).
 
-Every frame carries `type` and `context_id` (clients.md §0.7: without them SDKs hang or
-crash), and `done` is always its own frame (protocol.md §3 notes: LiveKit checks `data`
+Every frame carries `type` and `context_id` (docs/protocol.md §10.9: without them SDKs hang or
+crash), and `done` is always its own frame (docs/protocol.md §3.7: LiveKit checks `data`
 before `done`).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from ttsd.protocol.errors import ProtocolError
 
-#: Cartesia sends 206 on every successful streaming frame (protocol.md §9.12).
+#: Cartesia sends 206 on every successful streaming frame (docs/protocol.md §9.12).
 STREAMING_STATUS = 206
 
 Frame = dict[str, Any]
@@ -24,7 +24,7 @@ def chunk_frame(
     """An audio chunk: `data` is base64 of raw samples in the context's output format.
 
     `context_id` and `flush_id` are left out when None (SSE events carry neither
-    unless the request named a context; protocol.md §8.3).
+    unless the request named a context; docs/protocol.md §8.3).
     """
     frame: Frame = {
         "type": "chunk",
@@ -75,7 +75,7 @@ def phoneme_timestamps_frame(
 
 
 def flush_done_frame(context_id: str, flush_id: int) -> Frame:
-    """Sent after the last audio of the segment a manual flush closed (protocol.md §4.4)."""
+    """Sent after the last audio of the segment a manual flush closed (docs/protocol.md §4.4)."""
     return {
         "type": "flush_done",
         "context_id": context_id,
@@ -97,7 +97,7 @@ def error_frame(error: ProtocolError, request_id: str) -> Frame:
     """An error in both the structured (≥ 2025-11-04) and legacy (`error` string) shapes.
 
     `context_id` is always present, `null` when the failing message had none, because
-    pipecat indexes `msg["context_id"]` unconditionally (clients.md §4).
+    pipecat indexes `msg["context_id"]` unconditionally (docs/protocol.md §10.9).
     """
     return {
         "type": "error",

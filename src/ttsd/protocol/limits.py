@@ -31,7 +31,7 @@ class Limits:
     #: a context that waits this long for input, with all its audio out, ends with `done`
     context_idle_timeout_s: Annotated[float, Gt(0)] = 30.0
     #: `max_buffer_delay_ms` when a request leaves it out
-    #: (within what a request may ask: messages.MAX_BUFFER_DELAY_RANGE_MS, protocol.md §2.1)
+    #: (within what a request may ask: messages.MAX_BUFFER_DELAY_RANGE_MS, docs/protocol.md §2.1)
     default_max_buffer_delay_ms: Annotated[int, Interval(ge=0, le=5000)] = 3000
     #: first `flush_id` of a context (1 as the docs say; 0 for 0-based clients)
     flush_id_base: Annotated[int, Interval(ge=0, le=1)] = 1

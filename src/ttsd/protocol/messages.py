@@ -1,4 +1,4 @@
-"""Client → server messages: parsing and validation (protocol.md §2).
+"""Client → server messages: parsing and validation (docs/protocol.md §2).
 
 A frame is a generation request or a cancel request, told apart by shape (there is no
 `type` field). Unknown fields are ignored; legacy fields are mapped onto current ones.
@@ -18,11 +18,11 @@ from ttsd.protocol.formats import SAMPLE_RATES, Container, Encoding
 from ttsd.protocol.limits import Limits
 from ttsd.protocol.shown import shown
 
-#: Range of `max_buffer_delay_ms` (protocol.md §2.1; FERN's older [0, 1000] is superseded).
+#: Range of `max_buffer_delay_ms` (docs/protocol.md §9.3: the older [0, 1000] is superseded).
 MAX_BUFFER_DELAY_RANGE_MS = (0, 5000)
 
 #: `generation_config` ranges. Speed: the docs say 0.6–1.5, LiveKit documents up to 2.0
-#: (protocol.md §9.9); ttsd accepts the wider range so LiveKit users are not rejected.
+#: (docs/protocol.md §9.9); ttsd accepts the wider range so LiveKit users are not rejected.
 SPEED_RANGE = (0.6, 2.0)
 VOLUME_RANGE = (0.5, 2.0)
 
@@ -46,7 +46,7 @@ class Lenient(BaseModel):
 
 
 class RawOutputFormat(Lenient):
-    """`output_format` on the WebSocket: raw PCM only (protocol.md §2.1.2)."""
+    """`output_format` on the WebSocket: raw PCM only (docs/protocol.md §2.1.2)."""
 
     container: str
     encoding: str
@@ -152,7 +152,7 @@ class GenerationRequest:
 
 @dataclass(frozen=True, slots=True)
 class CancelRequest:
-    """`{"context_id": ..., "cancel": true}` (protocol.md §2.2)."""
+    """`{"context_id": ..., "cancel": true}` (docs/protocol.md §2.2)."""
 
     context_id: str
 
@@ -268,7 +268,7 @@ def _to_request(model: _GenerationModel) -> GenerationRequest:
 
 def parse_voice(raw: Any) -> Voice:
     """A `voice` field in any of its shapes, validated."""
-    # Shapes of protocol.md §2.1.1: a bare id, {"id"}, {"mode": "id", "id"}, or an embedding.
+    # Shapes of docs/protocol.md §2.1.1: a bare id, {"id"}, {"mode": "id", "id"}, or an embedding.
     if isinstance(raw, str):
         if not raw:
             raise invalid_request("`voice`: must not be empty")
@@ -328,7 +328,7 @@ def unsupported_format(message: str) -> ProtocolError:
 
 def normalized_timestamps(use_normalized: bool | None, use_original: bool | None) -> bool:
     """`use_normalized_timestamps`, or the inverse of its legacy twin, default false."""
-    # `use_original_timestamps` is the legacy inverse (protocol.md §2.1).
+    # `use_original_timestamps` is the legacy inverse (docs/protocol.md §2.1).
     if use_normalized is not None:
         return use_normalized
     if use_original is not None:
@@ -341,7 +341,7 @@ def resolve_speed(
 ) -> float | None:
     """The rate factor a request asks for, from whichever speed field it uses (or None)."""
     # Most specific first: `generation_config.speed`, then the deprecated top-level
-    # `speed`, then the 2024-11-13 `voice.__experimental_controls.speed` (protocol.md §2.1.1).
+    # `speed`, then the 2024-11-13 `voice.__experimental_controls.speed` (docs/protocol.md §2.1.1).
     if config and config.speed is not None:
         return config.speed
     if speed is not None:

@@ -1,6 +1,6 @@
 """The hook through which the core asks which engine and voice a request means.
 
-The protocol layer cannot know engines (they sit below it in design.md's layers), so
+The protocol layer cannot know engines (they sit below it: docs/architecture.md "Layers"), so
 the server hands the core an object with this shape.
 """
 

@@ -1,5 +1,5 @@
 """REST requests: `POST /tts/bytes`, `POST /tts/sse` bodies and `GET /voices` queries
-(protocol.md §8), validated without I/O.
+(docs/protocol.md §8), validated without I/O.
 
 The bodies share the WebSocket's fields and its helpers (voice shapes, formats, speed
 mapping), so an error names the field and reads the same on every endpoint. Unknown
@@ -35,7 +35,7 @@ from ttsd.protocol.messages import (
 )
 from ttsd.protocol.shown import shown
 
-#: `limit` of `GET /voices`: its range and the default (protocol.md §8.4).
+#: `limit` of `GET /voices`: its range and the default (docs/protocol.md §8.4).
 VOICE_PAGE_LIMITS = (1, 100)
 DEFAULT_VOICE_PAGE_LIMIT = 10
 
@@ -46,7 +46,7 @@ GENDERS = ("masculine", "feminine", "gender_neutral")
 
 
 class _SpeechModel(Lenient):
-    """The fields both TTS endpoints take (protocol.md §8.2)."""
+    """The fields both TTS endpoints take (docs/protocol.md §8.2)."""
 
     model_id: Annotated[str, Field(min_length=1)]
     transcript: str
@@ -65,7 +65,7 @@ class _SpeechModel(Lenient):
 
 
 class _SseModel(_SpeechModel):
-    """`/tts/sse` adds timestamps and an echoed `context_id` (protocol.md §8.3)."""
+    """`/tts/sse` adds timestamps and an echoed `context_id` (docs/protocol.md §8.3)."""
 
     context_id: Annotated[str, Field(min_length=1)] | None = None
     add_timestamps: bool | None = None
@@ -192,7 +192,7 @@ def parse_sse_request(payload: Any, limits: Limits | None = None) -> SseRequest:
 
 def parse_audio_format(raw: Any) -> AudioFormat:
     """`output_format` of `/tts/bytes`: raw or wav {encoding, sample_rate}, or mp3
-    {sample_rate, bit_rate} (protocol.md §2.1.2)."""
+    {sample_rate, bit_rate} (docs/protocol.md §2.1.2)."""
     if not isinstance(raw, dict):
         raise invalid_request(
             "`output_format`: must be an object like "

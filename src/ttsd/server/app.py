@@ -156,5 +156,5 @@ def create_app(
 
 
 async def status(request: Request) -> JSONResponse:
-    """`GET /`: liveness, as the hosted API answers it (protocol.md §8.1)."""
+    """`GET /`: liveness, as the hosted API answers it (docs/protocol.md §8.1)."""
     return JSONResponse({"ok": True, "version": API_VERSION, "ttsd_version": __version__})

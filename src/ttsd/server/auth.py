@@ -1,6 +1,6 @@
 """API-key authentication as ASGI middleware, checked before any WebSocket upgrade.
 
-Accepts every form clients use (protocol.md §1.2): `Authorization: Bearer`,
+Accepts every form clients use (docs/protocol.md §1.2): `Authorization: Bearer`,
 `X-API-Key`, and the `api_key` / `access_token` query parameters. Keys are compared in
 constant time and never logged.
 """

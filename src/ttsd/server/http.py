@@ -1,7 +1,7 @@
 """HTTP plumbing for the REST endpoints: JSON errors, the endpoint wrapper, JSON bodies.
 
 Every HTTP failure is a JSON body `{title, message, error_code, request_id, status_code}`
-with the matching status (protocol.md §8), and the request's id in `X-Request-Id`.
+with the matching status (docs/protocol.md §8), and the request's id in `X-Request-Id`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ Handler = Callable[[Request, str], Awaitable[Response]]
 
 
 def error_response(error: ProtocolError, request_id: str) -> JSONResponse:
-    """The JSON error body every REST failure gets (protocol.md §8)."""
+    """The JSON error body every REST failure gets (docs/protocol.md §8)."""
     body = {
         "title": error.title,
         "message": error.message,

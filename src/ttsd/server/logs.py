@@ -66,7 +66,7 @@ MAX_MESSAGE_CHARS = 4000
 #: What a secret is replaced with.
 REDACTED = "***"
 
-#: Query parameters that carry a key (protocol.md §1.2), compared after percent-decoding.
+#: Query parameters that carry a key (docs/protocol.md §1.2), compared after percent-decoding.
 SECRET_PARAMS = frozenset({"api_key", "access_token"})
 
 # `name=value` pairs of a query string (also inside a repr of the raw query bytes).

@@ -3,7 +3,7 @@
 Audio waits for room (backpressure: a slow reader slows its own contexts, never the
 engine, and memory stays bounded), while control frames (`error`, `flush_done`,
 `done`) go in at once so a stuck reader never blocks the read loop. Frames of an
-aborted context can be taken back out before they are written (design.md "cancel").
+aborted context can be taken back out before they are written (docs/architecture.md "Cancel").
 
 Control frames are bounded too, in bytes: a client that provokes them and never reads
 (issue 8: 2,000 bad messages with 64 KB ids queued ~265 MiB in 0.2 s) overflows the

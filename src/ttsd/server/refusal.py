@@ -1,5 +1,5 @@
 """A request refused before it reaches an endpoint: middleware's JSON error, for HTTP and
-for a WebSocket handshake alike (protocol.md §8: `{title, message, error_code,
+for a WebSocket handshake alike (docs/protocol.md §8: `{title, message, error_code,
 request_id, status_code}`)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A request id for every HTTP request: in the `X-Request-Id` response header, and in
-error bodies (protocol.md §8: errors carry `request_id`)."""
+error bodies (docs/protocol.md §8: errors carry `request_id`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The REST surface (protocol.md §8): its routes and error handlers, for the app.
+"""The REST surface (docs/protocol.md §8): its routes and error handlers, for the app.
 
 `GET /` lives in `app.py`; the endpoints in `rest_tts.py` and `rest_voices.py`.
 """

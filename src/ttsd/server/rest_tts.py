@@ -1,4 +1,4 @@
-"""`POST /tts/bytes` and `POST /tts/sse` (protocol.md §8.2, §8.3).
+"""`POST /tts/bytes` and `POST /tts/sse` (docs/protocol.md §8.2, §8.3).
 
 Both TTS endpoints synthesize the transcript in bounded steps (a sentence, or a step of a
 long one) through the shared scheduler (`stream_segment`), so the engine stays off the
@@ -10,7 +10,7 @@ failure then can only cut the connection (`/tts/bytes`) or send an `error` event
 (`/tts/sse`). A client that goes away stops the synthesis at the next sentence: Starlette
 cancels the body iterator, and with it the wait for the next scheduler step.
 
-Choices where the hosted API is undocumented (protocol.md §9.7, §9.8):
+Choices where the hosted API is undocumented (docs/protocol.md §9.7, §9.8):
 
 - `Content-Type`: `audio/wav` for wav, `audio/mpeg` for mp3 (RFC 3003), and
   `application/octet-stream` for raw: headerless little-endian samples have no
@@ -147,7 +147,7 @@ def _request_telemetry(
 
 
 async def tts_bytes(request: Request, request_id: str) -> Response:
-    """`POST /tts/bytes`: the audio as the body, streamed (protocol.md §8.2)."""
+    """`POST /tts/bytes`: the audio as the body, streamed (docs/protocol.md §8.2)."""
     arrived = time.monotonic()
     runtime: Runtime = request.app.state.runtime
     limits = runtime.settings.limits
@@ -268,7 +268,8 @@ async def _chained(head: bytes, pieces: AsyncIterator[bytes]) -> AsyncIterator[b
 
 
 async def tts_sse(request: Request, request_id: str) -> Response:
-    """`POST /tts/sse`: `data:` events of chunks, timestamps, then `done` (protocol.md §8.3)."""
+    """`POST /tts/sse`: `data:` events of chunks, timestamps, then `done`
+    (docs/protocol.md §8.3)."""
     arrived = time.monotonic()
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings

@@ -1,4 +1,4 @@
-"""`GET /voices` and `GET /voices/{id}` (protocol.md §8.4, §8.5).
+"""`GET /voices` and `GET /voices/{id}` (docs/protocol.md §8.4, §8.5).
 
 A voice's `created_at` is the Unix epoch: ttsd does not know when a voice was made, and a
 file's mtime would say when it was installed, differ between identical deployments, and
@@ -23,7 +23,7 @@ VOICE_CREATED_AT: Final = "1970-01-01T00:00:00Z"
 
 
 def voice_json(voice: VoiceInfo) -> dict[str, Any]:
-    """A voice as the voice API describes it (protocol.md §8.5), for SDK 3.x and 4.x.
+    """A voice as the voice API describes it (docs/protocol.md §8.5), for SDK 3.x and 4.x.
 
     Every voice is installed on the server for every caller: public, owned by nobody.
     """
@@ -55,7 +55,7 @@ def page_voices(voices: list[VoiceInfo], query: VoiceQuery) -> tuple[list[VoiceI
     """The page `query` asks for, and whether more match beyond it (in its direction).
 
     Cursors are positions in the full list, so a filter may change between pages. A page
-    after the last voice is empty: the SDKs page until they get one (protocol.md §8.4).
+    after the last voice is empty: the SDKs page until they get one (docs/protocol.md §8.4).
     """
     candidates = voices
     if query.starting_after is not None:
@@ -94,7 +94,7 @@ def _matches(voice: VoiceInfo, query: VoiceQuery) -> bool:
 
 
 async def list_voices(request: Request, request_id: str) -> Response:
-    """`GET /voices`: one page of voices (protocol.md §8.4)."""
+    """`GET /voices`: one page of voices (docs/protocol.md §8.4)."""
     runtime: Runtime = request.app.state.runtime
     query = parse_voice_query(request.query_params.multi_items())
     page, has_more = page_voices(runtime.registry.voices(), query)

@@ -28,7 +28,7 @@ KokoroMode = Literal["auto", "on", "off"]
 LogFormat = Literal["text", "json"]
 
 #: Largest `max_audio_frame_bytes`: its base64 (4/3 as long) plus the frame's JSON must stay
-#: under the 1 MiB frame cap of the SDKs (protocol.md §1).
+#: under the 1 MiB frame cap of the SDKs (docs/protocol.md §1.1).
 MAX_AUDIO_FRAME_BYTES = 512 * 1024
 
 

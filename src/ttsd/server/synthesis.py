@@ -39,7 +39,7 @@ async def stream_segment(
     to speak, across segments).
 
     Until the stream has sent audio (`playback.mark_sent()`, called by the caller when
-    it sends some), its steps run at first-audio priority (design.md "Architecture");
+    it sends some), its steps run at first-audio priority (docs/architecture.md "Scheduling");
     after that, by when its listener would run out of audio (`Playback.urgency`). Each
     step's audio and worker time go to `playback` (`produced`) before its result is
     yielded.

@@ -12,7 +12,7 @@ start early enough to finish before that. The order, at each free worker:
 4. else (nothing playing is queued, and no playing stream is about to queue: see the
    scheduler's hold) the oldest step before first audio.
 
-So time to first audio is what a caller hears and comes first (design.md "Architecture"),
+So time to first audio is what a caller hears and comes first (docs/architecture.md "Scheduling"),
 but never at the price of a gap for a listener already hearing audio: when sixteen
 streams start in the same instant, the first ones build up audio in hand while the last
 ones wait a little longer for their first (benchmarks/README.md, issue 10). Past the

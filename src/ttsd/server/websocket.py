@@ -65,7 +65,7 @@ async def tts_websocket(websocket: WebSocket) -> None:
     version = websocket.query_params.get("cartesia_version") or websocket.headers.get(
         "cartesia-version"
     )
-    # LiveKit logs the upgrade's X-Request-Id (protocol.md §1.4).
+    # LiveKit logs the upgrade's X-Request-Id (docs/protocol.md §1.4).
     await websocket.accept(headers=[(b"x-request-id", request_id.encode())])
     _LOGGER.info(
         "connection %s opened (Cartesia-Version %s)", request_id, shown(version) if version else "-"

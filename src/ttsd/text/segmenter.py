@@ -132,8 +132,8 @@ def first_clause_end(text: str, *, min_words: int = 3) -> int:
     """End of the first clause of `text`'s first sentence once it has `min_words` words, or 0.
 
     A context's first audio comes sooner from a short first segment: "Well, as I said
-    before, the point is ..." can start with "Well, as I said before, " (design.md
-    "max_buffer_delay_ms"). 0 when the first sentence ends before any such clause.
+    before, the point is ..." can start with "Well, as I said before, " (docs/protocol.md
+    §4.2). 0 when the first sentence ends before any such clause.
     """
     sentence_end = next(
         (m.end() for m in _sentence_candidates(text) if _ends_sentence(text, m, 0)), len(text)
@@ -150,7 +150,7 @@ def first_phrase_end(text: str, *, min_words: int = 3) -> int:
     """End of the longest prefix of `text` that stops right before a phrase-opening word, or 0.
 
     For a context's first text that has waited too long for a sentence or clause end
-    (design.md "max_buffer_delay_ms"): "Thanks for calling our support" gives "Thanks for
+    (docs/protocol.md §4.2): "Thanks for calling our support" gives "Thanks for
     calling " (the whitespace stays with the prefix; the rest starts at "our"). The
     phrase-opening word (a preposition, conjunction, relative word, article or possessive
     determiner, in any case) must be followed by whitespace, since a streamed "our" may

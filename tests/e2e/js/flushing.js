@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /*
- * The seed's TypeScript example `ttsWebsocketFlushing` (cartesia-js examples/node_examples.ts,
- * v3.2.0), in plain JavaScript, run against ttsd over TLS.
+ * The TypeScript flushing example of the seed page (tests/e2e/seed_examples.py),
+ * `ttsWebsocketFlushing` in cartesia-js v3.2.0 examples/node_examples.ts, in plain
+ * JavaScript, run against ttsd over TLS.
  *
  * The JS SDK always dials wss://<baseURL host>/tts/websocket, so ttsd runs with
  * --ssl-certfile/--ssl-keyfile and node trusts its self-signed certificate through
@@ -20,7 +21,7 @@ const { VERSION: version } = require('@cartesia/cartesia-js/version');
 const Cartesia = sdk.Cartesia || sdk.default;
 const [baseURL, outDir] = process.argv.slice(2);
 const VOICE_ID = '6ccbfb76-1fc6-48f7-b71d-91ac6298247b';
-// 4.x sends voices as bare strings, 3.x as {mode, id} (clients.md §2)
+// 4.x sends voices as bare strings, 3.x as {mode, id} (docs/protocol.md §2.1.1)
 const VOICE = parseInt(version.split('.')[0], 10) >= 4 ? VOICE_ID : { mode: 'id', id: VOICE_ID };
 
 async function ttsWebsocketFlushing(client) {
