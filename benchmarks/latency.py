@@ -37,12 +37,12 @@ Piper baselines measured in the same run (default threads: `*/raw`; one thread:
 `*/raw1t`): those ratios are what to compare across machines. With ONNX Runtime's default threads a
 synthesis uses every core, so it suffers most when other processes compete for them.
 
-Issue 10's targets measured here, printed under the table: (1) the socket row's first
-audio of the long sentence against raw Piper's time to synthesize that whole sentence,
-at most 0.45; and, with `--baseline-pythonpath DIR`, (6) this build's socket row against
-another build's (`python -m ttsd serve` with `PYTHONPATH=DIR`, measured interleaved with
-it as one more system): a lone request's total time and RTF at most 1.05 times that
-build's, per text.
+Issue 10's targets measured here (benchmarks/README.md, "Issue 10's targets", numbers them),
+printed under the table: (1) the socket row's first audio of the long sentence against raw
+Piper's time to synthesize that whole sentence, at most 0.45; and, with
+`--baseline-pythonpath DIR`, (6) this build's socket row against another build's (`python -m
+ttsd serve` with `PYTHONPATH=DIR`, measured interleaved with it as one more system): a lone
+request's total time and RTF at most 1.05 times that build's, per text.
 
 Run: `.venv/bin/python benchmarks/latency.py [--runs N] [--json out.json]
 [--baseline-pythonpath OLD/src --baseline-label COMMIT]`.

@@ -19,7 +19,9 @@ Systems:
   the first body byte.
 
 Scenarios (issue 4's targets, with issue 10's goals: 1a <= 0.7, 3a <= 0.12, 3b >= 1.1;
-`burst` and `breaking` are issue 10's; `--scenarios` picks them):
+`burst` and `breaking` are issue 10's; `--scenarios` picks them). Each target's label (`1a`,
+`3b`, `10.4a`, ...) is defined in benchmarks/README.md, "Issue 4's targets" and "Issue 10's
+targets"; the number in brackets below is the target a scenario measures:
 
 * `paragraph` (1): one request with a three-sentence paragraph (`continue: false`), and
   a paragraph whose first sentence opens with a clause ("Well, as I said before, ...").

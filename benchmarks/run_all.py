@@ -1,9 +1,10 @@
 """Every benchmark in one command: latency.py, then load.py's scenarios, then the plot.
 
 Prints latency.py's table, load.py's per-scenario tables, and one table of the targets
-(issue 4's, with the goals issue 10 tightened, and issue 10's new ones, numbered 10.x)
-with ttsd's number, the reference measured in the same run, their ratio, the target and
-PASS/FAIL (`-` where there is nothing to pass: reports only). Writes
+(issue 4's, with the goals issue 10 tightened, and issue 10's new ones, numbered 10.x;
+benchmarks/README.md defines each, "Issue 4's targets" and "Issue 10's targets") with
+ttsd's number, the reference measured in the same run, their ratio, the target and PASS/FAIL
+(`-` where there is nothing to pass: reports only). Writes
 `benchmarks/ttfa_vs_concurrency.png` from the sweep (and the breaking-point search).
 
 Run: `.venv/bin/python benchmarks/run_all.py [--json all.json]` (about 20 minutes on
