@@ -19,6 +19,7 @@ that exists in this repository.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -235,12 +236,17 @@ def repository_suffixes() -> frozenset[str]:
     tail of `deploy/kubernetes/base/kustomization.yaml`): prose may name a file from the
     folder it is talking about."""
     tails: set[str] = set()
-    for path in ROOT.rglob("*"):
-        parts = path.relative_to(ROOT).parts
-        if path.is_file() and not any(
-            part.startswith(".") or part in SKIPPED or part.endswith(".egg-info") for part in parts
-        ):
-            tails.update("/".join(parts[i:]) for i in range(len(parts) - 1))
+    for folder, folders, files in os.walk(ROOT):
+        # Pruned in place: virtual environments and caches are not the repository's.
+        folders[:] = [
+            name
+            for name in folders
+            if not name.startswith(".") and name not in SKIPPED and not name.endswith(".egg-info")
+        ]
+        parts = Path(folder).relative_to(ROOT).parts
+        for name in files:
+            path = (*parts, name)
+            tails.update("/".join(path[i:]) for i in range(len(path) - 1))
     return frozenset(tails)
 
 
