@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -60,6 +61,24 @@ def test_idle_connection_is_closed_by_the_server(serve: ServerFactory) -> None:
         client.recv(timeout=10)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1000
+
+
+def test_a_connection_still_speaking_is_not_idle(
+    serve: ServerFactory, tone_engine: ToneEngine
+) -> None:
+    # The client sends one message and then only listens, for longer than the idle timeout.
+    gate = tone_engine.gate = threading.Event()
+    settings = Settings(parallel_steps=2, connection_idle_timeout_s=0.5)
+    with serve(settings) as base, Client(base) as client:
+        client.send(request("c1", "One two three."))
+        wait_for(lambda: len(tone_engine.calls) == 1, what="synthesis in flight")
+        time.sleep(1.2)
+        gate.set()
+        frames = client.until_done("c1")
+        assert len(audio(frames, "c1")) == tone_bytes(3)
+        # Done speaking: now it is idle, and closed.
+        with pytest.raises(ConnectionClosed):
+            client.recv(timeout=10)
 
 
 def test_idle_connection_timeout_resets_on_each_message(serve: ServerFactory) -> None:

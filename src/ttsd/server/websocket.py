@@ -277,6 +277,11 @@ class WebSocketSession:
                 async with asyncio.timeout(idle_timeout):
                     message = await self._ws.receive()
             except TimeoutError:
+                if self._runners:
+                    # Still speaking: a client listening to long audio sends nothing, and
+                    # is not idle (docs/protocol.md §1.5). Each live context is bounded by
+                    # its own limits; the clock starts again.
+                    continue
                 _LOGGER.info("closing connection idle for %.0f s", idle_timeout)
                 with contextlib.suppress(Exception):
                     await self._ws.close(code=1000, reason="idle timeout")
