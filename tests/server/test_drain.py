@@ -146,6 +146,11 @@ def test_new_work_is_refused_with_503_and_retry_after_while_work_in_flight_compl
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == str(RETRY_AFTER_S)
         assert refused.json()["error_code"] == "server_shutting_down"
+        # OpenAI's endpoint is refused in OpenAI's shape, which its SDKs read
+        speech = {"model": "tts-1", "voice": "tone-low", "input": "Hi."}
+        refused = httpx.post(f"{base}/v1/audio/speech", json=speech)
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "server_shutting_down"
         with pytest.raises(InvalidStatus) as handshake:
             Client(held.base)
         assert handshake.value.response.status_code == 503

@@ -49,10 +49,25 @@ def test_an_openai_voice_name_speaks_with_the_default_voice_without_kokoro(serve
 
 
 def test_the_api_key_is_required_and_a_wrong_one_refused(served: str) -> None:
-    with _sdk(served, "wrong") as sdk, pytest.raises(openai.AuthenticationError):
+    with _sdk(served, "wrong") as sdk, pytest.raises(openai.AuthenticationError) as refused:
         sdk.audio.speech.create(model="tts-1", voice="alloy", input="Hi.")
+    # the SDK found the message in OpenAI's shape, though the key check is middleware
+    assert "API key" in refused.value.message and refused.value.code == "unauthorized"
     response = httpx.post(f"http://{served}/v1/audio/speech", json={"input": "Hi."})
     assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["type"] == "authentication_error" and "Bearer" in error["message"]
+    assert response.headers["x-request-id"]
+    # ttsd's own endpoints keep ttsd's shape
+    assert httpx.post(f"http://{served}/tts/bytes", json={}).json()["error_code"] == "unauthorized"
+
+
+def test_an_unknown_openai_path_is_a_404_in_openai_shape(served: str) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    response = httpx.post(f"http://{served}/v1/audio/transcriptions", headers=headers)
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "not_found" and "/v1/audio/transcriptions" in error["message"]
 
 
 def test_errors_name_the_field_and_the_server_serves_on(served: str) -> None:
@@ -76,6 +91,13 @@ def test_errors_name_the_field_and_the_server_serves_on(served: str) -> None:
     assert response.status_code == 400 and "error" in response.json()
     with _sdk(served) as sdk:
         assert sdk.audio.speech.create(model="tts-1", voice="tone-low", input="Still.").content
+
+
+def test_openai_shaped_errors_are_counted_by_code(served: str) -> None:
+    before = scrape(served).value("ttsd_errors_total", error_code="unauthorized")
+    httpx.post(f"http://{served}/v1/audio/speech", json={"input": "Hi."})
+    after = scrape(served).value("ttsd_errors_total", error_code="unauthorized")
+    assert after - before == 1
 
 
 def test_requests_are_counted_in_the_metrics(served: str) -> None:

@@ -123,6 +123,15 @@ def _voice_id(raw: Any) -> str:
 _FIELD = re.compile(r"`([^`]+)`")
 
 
+#: Where OpenAI's API lives: errors under it are in OpenAI's shape, refusals included.
+OPENAI_PATH_PREFIX = "/v1/"
+
+
+def is_openai_path(path: str) -> bool:
+    """Whether `path` is one of OpenAI's (`/v1/...`), whose clients read `error.message`."""
+    return path.startswith(OPENAI_PATH_PREFIX)
+
+
 def openai_error_body(error: ProtocolError) -> dict[str, Any]:
     """The error as OpenAI's API shapes it; `param` is the field the message names."""
     field = _FIELD.search(error.message)

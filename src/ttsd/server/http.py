@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ttsd.protocol.errors import ErrorCode, ProtocolError
+from ttsd.protocol.openai import is_openai_path, openai_error_body
 from ttsd.protocol.shown import shown
 from ttsd.server.request_id import request_id_of
 
@@ -25,16 +26,24 @@ _LOGGER = logging.getLogger(__name__)
 Handler = Callable[[Request, str], Awaitable[Response]]
 
 
-def error_response(error: ProtocolError, request_id: str) -> JSONResponse:
-    """The JSON error body every REST failure gets (docs/protocol.md §8)."""
-    body = {
+def error_body(error: ProtocolError, request_id: str, path: str = "") -> dict[str, Any]:
+    """The JSON error body every REST failure gets (docs/protocol.md §5); on OpenAI's
+    paths (`/v1/...`) OpenAI's shape, so that its SDKs show the message whichever layer
+    refused the request (an endpoint, the API key check, a drain, an unknown path)."""
+    if is_openai_path(path):
+        return openai_error_body(error)
+    return {
         "title": error.title,
         "message": error.message,
         "error_code": str(error.error_code),
         "request_id": request_id,
         "status_code": error.status_code,
     }
-    return JSONResponse(body, status_code=error.status_code)
+
+
+def error_response(error: ProtocolError, request_id: str, path: str = "") -> JSONResponse:
+    """`error_body` as a response with the error's status."""
+    return JSONResponse(error_body(error, request_id, path), status_code=error.status_code)
 
 
 def endpoint(
@@ -87,7 +96,7 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     else:
         message = str(exc.detail)
     error = ProtocolError(exc.status_code, code, str(exc.detail), message)
-    response = error_response(error, request_id_of(request.scope))
+    response = error_response(error, request_id_of(request.scope), request.url.path)
     response.headers.update(exc.headers or {})
     return response
 

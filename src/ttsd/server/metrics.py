@@ -311,6 +311,10 @@ def _count_error_body(scope: Scope, body: bytes) -> None:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         return
-    code = payload.get("error_code") if isinstance(payload, dict) else None
+    code = None
+    if isinstance(payload, dict):
+        # ttsd's shape, or OpenAI's `{"error": {"code": ...}}` (protocol/openai.py)
+        inner = payload.get("error")
+        code = inner.get("code") if isinstance(inner, dict) else payload.get("error_code")
     if isinstance(code, str):
         metrics.count_error(code)

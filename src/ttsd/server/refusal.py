@@ -1,6 +1,6 @@
 """A request refused before it reaches an endpoint: middleware's JSON error, for HTTP and
-for a WebSocket handshake alike (docs/protocol.md §8: `{title, message, error_code,
-request_id, status_code}`)."""
+for a WebSocket handshake alike (docs/protocol.md §5: `{title, message, error_code,
+request_id, status_code}`, or OpenAI's shape under `/v1/`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from ttsd.protocol.errors import ProtocolError
+from ttsd.server.http import error_body
 from ttsd.server.log_context import HANDSHAKE_REFUSED
 from ttsd.server.request_id import request_id_of
 
@@ -29,15 +30,7 @@ async def refuse(
     extension (uvicorn has it), so the client sees the status; on a server without it
     the handshake can only be closed with `websocket_close_code` (an HTTP 403).
     """
-    body = orjson.dumps(
-        {
-            "title": error.title,
-            "message": error.message,
-            "error_code": str(error.error_code),
-            "request_id": request_id_of(scope),
-            "status_code": error.status_code,
-        }
-    )
+    body = orjson.dumps(error_body(error, request_id_of(scope), scope.get("path", "")))
     all_headers = [(b"content-type", b"application/json"), *headers]
     if scope["type"] == "http":
         await send(
