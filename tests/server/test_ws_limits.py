@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -16,9 +17,13 @@ from tests.support.checks import (
     tone_bytes,
     wait_for,
 )
+from tests.support.live_server import live_server
 from tests.support.tone_engine import ToneEngine
 from tests.support.wsclient import Client, audio, of, request
+from ttsd.engines.base import AudioChunk, SynthesisOptions
+from ttsd.engines.registry import EngineRegistry
 from ttsd.protocol.limits import Limits
+from ttsd.server.app import create_app
 from ttsd.server.settings import Settings
 
 
@@ -63,22 +68,32 @@ def test_idle_connection_is_closed_by_the_server(serve: ServerFactory) -> None:
     assert closed.value.rcvd.code == 1000
 
 
-def test_a_connection_still_speaking_is_not_idle(
-    serve: ServerFactory, tone_engine: ToneEngine
-) -> None:
-    # The client sends one message and then only listens, for longer than the idle timeout.
-    gate = tone_engine.gate = threading.Event()
+class SlowToneEngine(ToneEngine):
+    """Tones, each sentence taking `delay` seconds to come."""
+
+    delay = 0.15
+
+    def synthesize(
+        self, text: str, voice_id: str, options: SynthesisOptions
+    ) -> Iterator[AudioChunk]:
+        for chunk in super().synthesize(text, voice_id, options):
+            time.sleep(self.delay)
+            yield chunk
+
+
+def test_a_connection_still_speaking_is_not_idle() -> None:
+    # One message, then the client only listens, to audio that flows for longer than the
+    # idle timeout: the connection is not idle until the audio stops.
     settings = Settings(parallel_steps=2, connection_idle_timeout_s=0.5)
-    with serve(settings) as base, Client(base) as client:
-        client.send(request("c1", "One two three."))
-        wait_for(lambda: len(tone_engine.calls) == 1, what="synthesis in flight")
-        time.sleep(1.2)
-        gate.set()
-        frames = client.until_done("c1")
-        assert len(audio(frames, "c1")) == tone_bytes(3)
-        # Done speaking: now it is idle, and closed.
-        with pytest.raises(ConnectionClosed):
+    text = " ".join(f"Sentence {n}." for n in range(12))  # 12 x 0.15 s = 1.8 s of sending
+    app = create_app(settings, EngineRegistry([SlowToneEngine()]))
+    with live_server(app) as base, Client(base) as client:
+        client.send(request("c1", text))
+        frames = client.until_done("c1", timeout=20)
+        assert len(audio(frames, "c1")) == tone_bytes(24)
+        with pytest.raises(ConnectionClosed) as closed:  # quiet now: idle, and closed
             client.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.reason == "idle timeout"
 
 
 def test_idle_connection_timeout_resets_on_each_message(serve: ServerFactory) -> None:

@@ -189,7 +189,8 @@ def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     "connection_idle_timeout_s",
     type=float,
     default=None,
-    help="Seconds without a message, and no context speaking, before a connection is closed.",
+    help="Seconds with no message from the client and no frame to it before a connection "
+    "is closed.",
 )
 @click.option(
     "--max-header-bytes",

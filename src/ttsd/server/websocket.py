@@ -108,6 +108,9 @@ class WebSocketSession:
         self._reader: asyncio.Task[None] | None = None
         self._receiving = False
         self._interrupted = False
+        # Event-loop time of the last frame written: the connection is not idle while
+        # audio flows (`_read_loop`).
+        self._last_sent = 0.0
         # Draining (server/drain.py): close with 1012 once no context is live.
         self._draining = False
         self._restarting = False
@@ -271,17 +274,18 @@ class WebSocketSession:
 
     async def _read_loop(self) -> None:
         idle_timeout = self._runtime.settings.connection_idle_timeout_s
+        loop = asyncio.get_running_loop()
+        last_heard = loop.time()
         while self._outbox.overflow_bytes is None and not self._restarting:
             try:
                 self._receiving = True
-                async with asyncio.timeout(idle_timeout):
+                # Idle means no traffic either way: a client listening to long audio sends
+                # nothing while frames flow to it (docs/protocol.md §1.5).
+                async with asyncio.timeout_at(max(last_heard, self._last_sent) + idle_timeout):
                     message = await self._ws.receive()
             except TimeoutError:
-                if self._runners:
-                    # Still speaking: a client listening to long audio sends nothing, and
-                    # is not idle (docs/protocol.md §1.5). Each live context is bounded by
-                    # its own limits; the clock starts again.
-                    continue
+                if loop.time() < self._last_sent + idle_timeout:
+                    continue  # a frame went out while waiting: not idle yet
                 _LOGGER.info("closing connection idle for %.0f s", idle_timeout)
                 with contextlib.suppress(Exception):
                     await self._ws.close(code=1000, reason="idle timeout")
@@ -294,6 +298,7 @@ class WebSocketSession:
                 raise
             finally:
                 self._receiving = False
+            last_heard = loop.time()
             if message["type"] == "websocket.disconnect":
                 return
             async with self._core_lock:
@@ -333,6 +338,8 @@ class WebSocketSession:
                 await self._ws.send_text(payload.decode())
             except (WebSocketDisconnect, RuntimeError, OSError):
                 _LOGGER.debug("write failed: client gone")
+            else:
+                self._last_sent = asyncio.get_running_loop().time()
             # A full outbox is 64 frames ready at once: let other clients in between.
             await asyncio.sleep(0)
 
