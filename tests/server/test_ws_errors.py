@@ -33,84 +33,87 @@ def without(message: dict[str, Any], field: str) -> dict[str, Any]:
 # --- frames that are not messages -------------------------------------------------------
 
 
-def test_frame_that_is_not_json(shared_server: str) -> None:
-    with Client(shared_server) as client:
-        client.send('{"context_id": "c1", "transcript": ')
-        error = next_error(client)
-        assert_error_frame(
-            error, status_code=400, error_code="invalid_json", mentions="JSON", context_id=None
-        )
-        assert_still_serves(client)
+#: One message that is not a valid request, its error frame's `error_code`, what the frame's
+#: message names, and the context it names (None: the message has no usable `context_id`).
+#: Beyond the frame, each case checks that the connection serves on and that `c1` got
+#: nothing else.
+BAD_MESSAGES = [
+    pytest.param(
+        '{"context_id": "c1", "transcript": ', "invalid_json", ("JSON",), None, id="not-json"
+    ),
+    pytest.param(
+        '{"context_id": "c1", "transcript": "a\\ud800b"}',
+        "invalid_json",
+        ("JSON",),
+        None,
+        id="a-lone-surrogate-in-a-transcript",
+    ),
+    pytest.param(
+        json.dumps(["context_id", "c1"]),
+        "invalid_message",
+        ("JSON object",),
+        None,
+        id="not-an-object",
+    ),
+    pytest.param(
+        json.dumps(request("c1")).encode(), "invalid_message", ("binary",), None, id="binary-frame"
+    ),
+    pytest.param(
+        without(request("c1"), "transcript"),
+        "invalid_request",
+        ("`transcript`",),
+        "c1",
+        id="missing-required-field",
+    ),
+    pytest.param(
+        without(without(request("c1"), "context_id"), "voice"),
+        "invalid_request",
+        ("`voice`",),
+        None,
+        id="missing-required-field-without-context-id",
+    ),
+    pytest.param(
+        request("c1", output_format={**DEFAULT_FORMAT, "sample_rate": "16000"}),
+        "invalid_request",
+        ("`output_format.sample_rate`",),
+        "c1",
+        id="mistyped-required-field",
+    ),
+    pytest.param(
+        request("c1", model_id="bogus"),
+        "model_not_found",
+        ("`model_id`", "bogus"),
+        "c1",
+        id="unknown-model",
+    ),
+]
 
 
-def test_json_that_is_not_an_object(shared_server: str) -> None:
+@pytest.mark.parametrize(("message", "error_code", "mentions", "context_id"), BAD_MESSAGES)
+def test_a_bad_message_gets_an_error_frame_and_the_connection_serves_on(
+    shared_server: str,
+    message: str | bytes | dict[str, Any],
+    error_code: str,
+    mentions: tuple[str, ...],
+    context_id: str | None,
+) -> None:
     with Client(shared_server) as client:
-        client.send(json.dumps(["context_id", "c1"]))
+        client.send(message)
         error = next_error(client)
         assert_error_frame(
             error,
             status_code=400,
-            error_code="invalid_message",
-            mentions="JSON object",
-            context_id=None,
+            error_code=error_code,
+            mentions=mentions[0],
+            context_id=context_id,
         )
+        for words in mentions[1:]:
+            assert words in error["message"], error["message"]
         assert_still_serves(client)
-
-
-def test_binary_frame(shared_server: str) -> None:
-    with Client(shared_server) as client:
-        client.send(json.dumps(request("c1")).encode())
-        error = next_error(client)
-        assert_error_frame(
-            error, status_code=400, error_code="invalid_message", mentions="binary", context_id=None
-        )
-        assert_still_serves(client)
-        assert of(client.frames, "c1") == []
+        assert [f for f in of(client.frames, "c1") if f is not error] == []
 
 
 # --- fields -----------------------------------------------------------------------------
-
-
-def test_missing_required_field(shared_server: str) -> None:
-    with Client(shared_server) as client:
-        client.send(without(request("c1"), "transcript"))
-        error = next_error(client)
-        assert_error_frame(
-            error,
-            status_code=400,
-            error_code="invalid_request",
-            mentions="`transcript`",
-            context_id="c1",
-        )
-        assert_still_serves(client)
-
-
-def test_missing_required_field_without_context_id(shared_server: str) -> None:
-    with Client(shared_server) as client:
-        client.send(without(without(request("c1"), "context_id"), "voice"))
-        error = next_error(client)
-        assert_error_frame(
-            error,
-            status_code=400,
-            error_code="invalid_request",
-            mentions="`voice`",
-            context_id=None,
-        )
-        assert_still_serves(client)
-
-
-def test_mistyped_required_field(shared_server: str) -> None:
-    with Client(shared_server) as client:
-        client.send(request("c1", output_format={**DEFAULT_FORMAT, "sample_rate": "16000"}))
-        error = next_error(client)
-        assert_error_frame(
-            error,
-            status_code=400,
-            error_code="invalid_request",
-            mentions="`output_format.sample_rate`",
-            context_id="c1",
-        )
-        assert_still_serves(client)
 
 
 def test_mistyped_field_fails_a_live_context(shared_server: str) -> None:
@@ -129,21 +132,6 @@ def test_mistyped_field_fails_a_live_context(shared_server: str) -> None:
         )
         assert_fails_alone(client, error, "c1")
         assert of(client.frames, "c1", "done") == []
-
-
-def test_unknown_model(shared_server: str) -> None:
-    with Client(shared_server) as client:
-        client.send(request("c1", model_id="bogus"))
-        error = next_error(client)
-        assert_error_frame(
-            error,
-            status_code=400,
-            error_code="model_not_found",
-            mentions="`model_id`",
-            context_id="c1",
-        )
-        assert "bogus" in error["message"]
-        assert_still_serves(client)
 
 
 @pytest.mark.parametrize(
@@ -446,16 +434,6 @@ def test_a_nul_in_a_transcript_fails_its_context_only(
         assert len(audio(client.frames, "other")) == tone_bytes(3)
     # Before, the NUL reached the engine (Piper failed the context with a 500).
     assert not [call for call in tone_engine.calls if "\x00" in call]
-
-
-def test_a_lone_surrogate_in_a_transcript_is_invalid_json(shared_server: str) -> None:
-    with Client(shared_server) as client:
-        client.send('{"context_id": "c1", "transcript": "a\\ud800b"}')
-        error = next_error(client)
-        assert_error_frame(
-            error, status_code=400, error_code="invalid_json", mentions="JSON", context_id=None
-        )
-        assert_still_serves(client)
 
 
 def test_a_context_id_over_the_limit_gets_an_unattributed_error(shared_server: str) -> None:
