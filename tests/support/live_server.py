@@ -52,13 +52,7 @@ def live_server(
         **uvicorn_http_options(settings or Settings()),
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
+    thread = _started(server)
     try:
         yield f"127.0.0.1:{port}"
     finally:
@@ -94,6 +88,17 @@ def draining_server(
     on `port` or a free one; `settings` are the app's (host and port are replaced)."""
     settings = replace(settings, host="127.0.0.1", port=port or free_port())
     server = DrainingServer(server_config(app, settings), app.state.drain)
+    thread = _started(server)
+    served = DrainingServe(f"127.0.0.1:{settings.port}", server, thread)
+    try:
+        yield served
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _started(server: uvicorn.Server) -> threading.Thread:
+    """`server` running in a daemon thread, returned once it listens (60 s at most)."""
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -101,9 +106,4 @@ def draining_server(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
-    served = DrainingServe(f"127.0.0.1:{settings.port}", server, thread)
-    try:
-        yield served
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return thread
