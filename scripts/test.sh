@@ -20,7 +20,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[server,kokoro,test]'
 
-# The newest official SDK (4.x) cannot share the venv with the pinned 3.2.0: give it its own.
+# The official Python SDK, each version in a venv of its own: the seed's 3.2.0 needs
+# websockets<16 (the project's venv gets the newest websockets, as a plain install does),
+# and the newest (4.x) cannot share a venv with 3.2.0.
+if [ ! -x .venv-sdk3/bin/python ]; then
+    "$PYTHON" -m venv .venv-sdk3
+fi
+.venv-sdk3/bin/pip install --quiet --disable-pip-version-check 'cartesia[websockets]==3.2.0'
+export TTSD_SDK3_PYTHON="$PWD/.venv-sdk3/bin/python"
 if [ ! -x .venv-sdk4/bin/python ]; then
     "$PYTHON" -m venv .venv-sdk4
 fi

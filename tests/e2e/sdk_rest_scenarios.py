@@ -1,15 +1,24 @@
 """Call ttsd's REST endpoints with whatever `cartesia` SDK this interpreter has.
 
-    python tests/e2e/sdk_rest_scenarios.py 127.0.0.1:8420 OUT_DIR
+    python tests/e2e/sdk_rest_scenarios.py 127.0.0.1:8420 OUT_DIR [CALLS]
 
-The REST sibling of sdk_scenarios.py, for the same side interpreter (the newest SDK, 4.x):
-it needs only `cartesia` and the standard library. Audio goes to files in OUT_DIR; one
-JSON object is printed:
+The REST sibling of sdk_scenarios.py, for the same side interpreters (the SDKs 3.2.0 and
+4.x): it needs only `cartesia` and the standard library (the tests import it for its texts,
+without `cartesia`). Audio goes to files in OUT_DIR; one JSON object is printed:
 
     {"cartesia_version": "4.2.0",
      "runs": {"bytes_raw": {"result": {...}, "error": null}, ...}}
 
 `error` is the exception a scenario raised (with its traceback), if any.
+
+With CALLS, a JSON object `{"walks": {NAME: {voices.list's arguments}}, "gets": [VOICE_ID]}`,
+it makes only these calls (tests/server/test_rest_voices.py, over a server of tone voices;
+OUT_DIR is unused) and prints
+
+    {"cartesia_version": "3.2.0", "walks": {NAME: RUN, ...}, "gets": {VOICE_ID: RUN, ...}}
+
+where a walk's `result` is the ids the SDK's auto-pagination yields, a get's the voice's
+`id`, `name`, `is_public` and `created_at`.
 """
 
 from __future__ import annotations
@@ -21,8 +30,6 @@ import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any
-
-import cartesia
 
 VOICE = "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"
 RAW = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 22050}
@@ -58,8 +65,38 @@ def _listed(voices: Any) -> list[str]:
     return ids
 
 
+def _voice(voice: Any) -> dict[str, Any]:
+    return {
+        "id": voice.id,
+        "name": voice.name,
+        "is_public": voice.is_public,
+        "created_at": voice.created_at.isoformat(),
+    }
+
+
+def voices(base: str, calls: dict[str, Any]) -> dict[str, Any]:
+    """`calls` (see above) against `http://{base}`."""
+    import cartesia
+
+    client = cartesia.Cartesia(api_key="test", base_url=f"http://{base}", max_retries=0)
+    try:
+        walks = {
+            name: _run(lambda params=params: _listed(client.voices.list(**params)))
+            for name, params in calls.get("walks", {}).items()
+        }
+        gets = {
+            voice_id: _run(lambda voice_id=voice_id: _voice(client.voices.get(voice_id)))
+            for voice_id in calls.get("gets", [])
+        }
+    finally:
+        client.close()
+    return {"cartesia_version": cartesia.__version__, "walks": walks, "gets": gets}
+
+
 def main(base: str, out_dir: str) -> dict[str, Any]:
     """Run every scenario against `http://{base}`; audio files go to `out_dir`."""
+    import cartesia
+
     os.makedirs(out_dir, exist_ok=True)
     http = f"http://{base}"
     client = cartesia.Cartesia(api_key="test", base_url=http, max_retries=0)
@@ -127,8 +164,7 @@ def main(base: str, out_dir: str) -> dict[str, Any]:
         }
 
     def voices_get() -> dict[str, Any]:
-        voice = client.voices.get("en_US-joe-medium")
-        return {"id": voice.id, "name": voice.name, "created_at": voice.created_at.isoformat()}
+        return _voice(client.voices.get("en_US-joe-medium"))
 
     def bad_request() -> dict[str, Any]:
         try:
@@ -171,6 +207,9 @@ def main(base: str, out_dir: str) -> dict[str, Any]:
 if __name__ == "__main__":
     import json
 
-    if len(sys.argv) != 3:
-        sys.exit(f"usage: {sys.argv[0]} HOST:PORT OUT_DIR")
-    print(json.dumps(main(sys.argv[1], sys.argv[2])))
+    if len(sys.argv) == 4:
+        print(json.dumps(voices(sys.argv[1], json.loads(sys.argv[3]))))
+    elif len(sys.argv) == 3:
+        print(json.dumps(main(sys.argv[1], sys.argv[2])))
+    else:
+        sys.exit(f"usage: {sys.argv[0]} HOST:PORT OUT_DIR [CALLS]")

@@ -11,15 +11,22 @@ https://docs.cartesia.ai/examples/tts-websocket-flushing, as in cartesia-python 
   https://github.com/cartesia-ai/cartesia-python/blob/v3.2.0/examples/async_examples.py#L181
 
 Only the imports above the functions are added. Do not edit the functions: the e2e tests
-run them unchanged against ttsd, in the venv's SDK (3.x) and in a side SDK 4.x
-(tests/e2e/sdk_scenarios.py). They write `tts_flush_*.pcm` into the current directory.
-This module needs nothing but `cartesia` and the standard library.
+run them unchanged against ttsd, with the official SDK 3.2.0 and 4.x, each in a venv of its
+own (tests/e2e/sdk_scenarios.py), and with ttsd's own client (tests/e2e/test_sdk.py). They
+write `tts_flush_*.pcm` into the current directory. Importing this module needs nothing but
+the standard library (`cartesia` names only the parameters' types); running the functions,
+`typing_extensions` as well.
 """
 
 # ruff: noqa
 # fmt: off
 
-from cartesia import AsyncCartesia, Cartesia
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cartesia import AsyncCartesia, Cartesia
 
 
 def tts_websocket_flushing(client: Cartesia) -> None:

@@ -5,8 +5,10 @@ Python SDK does the same unless given `websocket_base_url`. Here both reach ttsd
 nothing but an `https://` base URL; they trust the certificate the way a user would
 (`NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`), not by turning verification off.
 
-The JS SDK runs when `TTSD_JS_SDK_DIRS` lists npm prefixes holding `@cartesia/cartesia-js`
-and `ws` (scripts/test.sh installs 3.2.0 and the newest); otherwise those tests skip.
+The Python SDK is the seed's 3.2.0, run by tests/e2e/sdk_scenarios.py in the venv named by
+TTSD_SDK3_PYTHON (tests/e2e/side_venv.py). The JS SDK runs when `TTSD_JS_SDK_DIRS` lists npm
+prefixes holding `@cartesia/cartesia-js` and `ws` (scripts/test.sh installs 3.2.0 and the
+newest); otherwise those tests skip.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
-from cartesia import Cartesia
 
-from tests.e2e import seed_examples
+from tests.e2e.side_venv import run_sdk_scenarios
 from tests.support.asr import assert_speech_like, recognize
 from tests.support.live_server import live_server
 from ttsd.audio.encoders import decode
@@ -33,6 +35,7 @@ pytestmark = pytest.mark.e2e
 
 JS_SDK_DIRS_ENV = "TTSD_JS_SDK_DIRS"
 FLUSHING_JS = Path(__file__).with_name("js") / "flushing.js"
+SDK_SCENARIOS = Path(__file__).with_name("sdk_scenarios.py")
 
 
 @pytest.fixture(scope="module")
@@ -75,21 +78,18 @@ def _check_flush_files(files: dict[int, Path], encoding: Encoding) -> None:
 
 
 def test_python_sdk_reaches_ttsd_over_wss_with_only_an_https_base_url(
-    tls_server: str,
-    certificate: tuple[Path, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tls_server: str, certificate: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trust the test certificate
-    monkeypatch.chdir(tmp_path)
-    client = Cartesia(api_key="test", base_url=f"https://{tls_server}")  # → wss://
-    try:
-        seed_examples.tts_websocket_flushing(client)
-    finally:
-        client.close()
-    assert "Flush done received for flush_id: 1" in capsys.readouterr().out
-    files = {int(p.name.split("_")[2]): p for p in tmp_path.glob("tts_flush_*.pcm")}
+    env = {**os.environ, "SSL_CERT_FILE": str(certificate[0])}  # trust the test certificate
+    # Only `Cartesia(base_url="https://…")`: the SDK derives wss:// (sdk_scenarios.py).
+    results = run_sdk_scenarios(
+        3, SDK_SCENARIOS, f"https://{tls_server}", tmp_path, timeout=120, args=["sync"], env=env
+    )
+    run = results["runs"]["sync"]
+    assert run["error"] is None, run["error"]
+    assert "Flush done received for flush_id: 1" in run["output"]
+    names = [name for name in run["files"] if fnmatch(name, "tts_flush_*.pcm")]
+    files = {int(name.split("_")[2]): tmp_path / name for name in names}
     _check_flush_files(files, Encoding.PCM_S16LE)
 
 

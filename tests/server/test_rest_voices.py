@@ -1,18 +1,22 @@
 """`GET /voices` and `GET /voices/{id}` over a 25-voice tone engine: cursor paging in both
-directions down to the empty page, limits, filters, aliases, and the official SDK."""
+directions down to the empty page, limits, filters, aliases, and the official SDK (the
+seed's 3.2.0, in the venv named by TTSD_SDK3_PYTHON: tests/e2e/side_venv.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cartesia import Cartesia
 
+from tests.e2e import sdk_rest_scenarios
+from tests.e2e.side_venv import run_sdk_scenarios
 from tests.support.live_server import live_server
-from tests.support.rest import assert_error, with_deadline
+from tests.support.rest import assert_error
 from tests.support.tone_voices import ManyTonesEngine, many_voices
 from ttsd.engines.registry import EngineRegistry
 from ttsd.server.app import create_app
@@ -217,28 +221,47 @@ def test_expand_is_accepted(http: httpx.Client) -> None:
 # --- the official SDK ----------------------------------------------------------------------
 
 
-def _sdk_walk(base: str, **params: Any) -> list[str]:
-    client = Cartesia(api_key="test", base_url=f"http://{base}", max_retries=0)
-    try:
-        return [voice.id for voice in client.voices.list(**params)]
-    finally:
-        client.close()
+#: `voices.list(**params)` walks, by name, and the voices got (sdk_rest_scenarios.py, CALLS)
+SDK_CALLS = {
+    "walks": {
+        "limit 7": {"limit": 7},
+        "limit 25": {"limit": 25},
+        "limit 100": {"limit": 100},
+        "bright": {"q": "bright", "limit": 2},
+    },
+    "gets": ["tone-03"],
+}
+
+
+@pytest.fixture(scope="module")
+def sdk(voices_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every call of SDK_CALLS, made by the SDK 3.2.0 in its own venv. The SDK pages until
+    it gets an empty page; a server that never gives one loops it forever, so the script
+    stops a walk after 1000 voices and the run has a deadline."""
+    return run_sdk_scenarios(
+        3,
+        Path(sdk_rest_scenarios.__file__),
+        voices_server,
+        tmp_path_factory.mktemp("sdk3-voices"),
+        timeout=120,
+        args=[json.dumps(SDK_CALLS)],
+    )
+
+
+def _outcome(run: dict[str, Any]) -> Any:
+    """A call's result, failing with its traceback if it raised."""
+    assert run["error"] is None, run["error"]
+    return run["result"]
 
 
 @pytest.mark.parametrize("limit", [7, 25, 100])
-def test_sdk_auto_pagination_ends(voices_server: str, limit: int) -> None:
-    # The SDK pages until it gets an empty page; a server that never gives one loops it
-    # forever, so the walk runs with a deadline.
-    assert with_deadline(lambda: _sdk_walk(voices_server, limit=limit)) == IDS
+def test_sdk_auto_pagination_ends(sdk: dict[str, Any], limit: int) -> None:
+    assert _outcome(sdk["walks"][f"limit {limit}"]) == IDS
 
 
-def test_sdk_filters_and_get(voices_server: str) -> None:
-    walked = with_deadline(lambda: _sdk_walk(voices_server, q="bright", limit=2))
+def test_sdk_filters_and_get(sdk: dict[str, Any]) -> None:
+    walked = _outcome(sdk["walks"]["bright"])
     assert walked == ["tone-00", "tone-05", "tone-10", "tone-15", "tone-20"]
-    client = Cartesia(api_key="test", base_url=f"http://{voices_server}", max_retries=0)
-    try:
-        voice = client.voices.get("tone-03")
-    finally:
-        client.close()
-    assert (voice.id, voice.name, voice.is_public) == ("tone-03", "Plain tone 3", True)
-    assert voice.created_at.year == 1970
+    voice = _outcome(sdk["gets"]["tone-03"])
+    assert (voice["id"], voice["name"], voice["is_public"]) == ("tone-03", "Plain tone 3", True)
+    assert datetime.fromisoformat(voice["created_at"]).year == 1970

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 Event = dict[str, Any]
-T = TypeVar("T")
 
 RAW_16K: dict[str, Any] = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
 
@@ -66,25 +63,3 @@ def parse_sse(text: str) -> list[Event]:
 def sse_audio(events: list[Event]) -> bytes:
     """The audio of the `chunk` events, in order."""
     return b"".join(base64.b64decode(e["data"]) for e in events if e["type"] == "chunk")
-
-
-def with_deadline(function: Callable[[], T], timeout: float = 30) -> T:
-    """`function()` on a daemon thread; fail if it does not return within `timeout` (a
-    client that pages forever must fail the test, not hang the suite)."""
-    outcome: list[Any] = []
-
-    def target() -> None:
-        try:
-            outcome.append((True, function()))
-        except BaseException as exc:
-            outcome.append((False, exc))
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert outcome, f"did not finish within {timeout} s"
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    result: T = value
-    return result
