@@ -1,13 +1,17 @@
 """The asyncio twin: `AsyncClient`, its WebSocket and REST resources.
 
-The same behaviour as the synchronous twin (`_sync.py`) over the same shared code; one
-reader task per connection routes every frame into its context's queue.
+One reader task per connection reads every frame and routes it into the queue of the
+context it belongs to, so any number of contexts share one socket, each `receive()` sees
+only its own frames, and contexts can be driven from different tasks.
 """
+
+# `_sync.py`, the synchronous twin, is generated from `_async.py` by
+# scripts/gen_sync_client.py: edit `_async.py`, then run the script. What differs beyond
+# `async` and `await` (locks, queues, reader tasks or threads) lives in `_async_io.py` and
+# `_sync_io.py`; tests/client/test_sync_generated.py fails while `_sync.py` is stale.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -22,6 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.protocol import State
 
 from ttsd.client import _requests
+from ttsd.client._async_io import Lock, Queue, Worker, get, join, mux_lock, sleep, spawn
 from ttsd.client._base import (
     CLOSE_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -61,11 +66,11 @@ __all__ = [
 
 _LOGGER = logging.getLogger("ttsd.client")
 
-_Queue = asyncio.Queue[Item]
+_Queue = Queue[Item]
 
 
 class AsyncClient:
-    """A ttsd (or Cartesia-compatible) server, with asyncio: the twin of `Client`.
+    """A ttsd (or Cartesia-compatible) server, with asyncio.
 
     `base_url` defaults to `$TTSD_BASE_URL`, else ``http://127.0.0.1:8420``; `api_key` to
     `$TTSD_API_KEY` (sent as ``Authorization: Bearer <key>``; none: no header). The
@@ -75,7 +80,8 @@ class AsyncClient:
     reply; None: forever); it is also the default receive timeout of WebSocket contexts.
     `headers` are added to every request.
 
-    Close it with ``await client.aclose()`` (or ``async with``).
+    ``client.tts`` speaks (WebSocket, `/tts/bytes`, `/tts/sse`), ``client.voices`` lists
+    voices. Close the client (or use it as a context manager) to free its connections.
     """
 
     def __init__(
@@ -109,12 +115,11 @@ class AsyncClient:
         return self._config.websocket_url
 
     async def aclose(self) -> None:
-        """Close the HTTP connection pool (open WebSockets are closed by their own
-        ``async with``)."""
+        """Close the HTTP connection pool (open WebSockets are closed by their own `async with`)."""
         await self._http.aclose()
 
     #: The official SDK's name for `aclose()`.
-    close = aclose
+    close = aclose  # async only
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -169,9 +174,11 @@ class AsyncTTS:
     def websocket_connect(
         self, *, extra_headers: Mapping[str, str] | None = None
     ) -> AsyncWebSocket:
-        """A WebSocket to ``/tts/websocket``: ``async with client.tts.websocket_connect() as
-        ws:``. It connects on entering (or at `connect()`, or at the first message) and
-        closes on leaving. `extra_headers` are added to the handshake."""
+        """A WebSocket to ``/tts/websocket``: ``async with client.tts.websocket_connect() as ws:``.
+
+        It connects on entering the ``async with`` (or at `connect()`, or at the first message)
+        and closes on leaving it. `extra_headers` are added to the handshake.
+        """
         return AsyncWebSocket(self._config, extra_headers)
 
     async def bytes(
@@ -186,9 +193,10 @@ class AsyncTTS:
     ) -> AsyncAudioStream:
         """`POST /tts/bytes`: the audio of `transcript`, streamed as it is synthesized.
 
-        The request is sent when awaited (errors raise there); ``async for`` the returned
-        stream for chunks as they arrive, or ``await stream.read()`` for all of it.
-        `output_format` defaults to a 16-bit 44.1 kHz WAV file.
+        The request is sent at once (errors such as an unknown voice raise here); iterate
+        the returned `AsyncAudioStream` for chunks of the file as they arrive, or call its
+        `read()` for all of it. `output_format` defaults to a 16-bit 44.1 kHz WAV file;
+        ``{"container": "raw" | "wav" | "mp3", ...}`` as in the Cartesia API.
         """
         body = _requests.bytes_body(
             model_id=model_id,
@@ -215,8 +223,12 @@ class AsyncTTS:
         use_normalized_timestamps: bool | None = None,
         context_id: str | None = None,
     ) -> AsyncEventStream:
-        """`POST /tts/sse`: typed responses as they come (``async for``), up to `Done`; an
-        `error` event is yielded, then raised as an `APIError`."""
+        """`POST /tts/sse`: typed responses (`Chunk`, `Timestamps`, ..., `Done`) as they come.
+
+        Iteration ends after `Done`. An `error` event is yielded and then raised as an
+        `APIError`, like `AsyncContext.receive()`. `output_format` must be raw (default:
+        16-bit PCM at 44.1 kHz).
+        """
         body = _requests.sse_body(
             model_id=model_id,
             transcript=transcript,
@@ -252,11 +264,12 @@ class AsyncVoices:
         starting_after: str | None = None,
         ending_before: str | None = None,
     ) -> AsyncIterator[Voice]:
-        """Every voice matching the filters (``async for``), fetched page by page.
+        """Every voice matching the filters, fetched page by page as you iterate (``async for``).
 
-        `limit` is the page size; paging follows the cursor until an empty page.
-        `starting_after` / `ending_before` start from a cursor (with `ending_before`,
-        pages go backwards). Requests are sent while iterating, so errors raise there.
+        `limit` is the page size (the server's default when None); paging follows the
+        cursor until an empty page. `starting_after` / `ending_before` start from a cursor
+        (with `ending_before`, pages go backwards). Requests are sent while iterating, so
+        errors raise there.
         """
         pager = VoicePager(
             _requests.voices_params(
@@ -323,8 +336,10 @@ class _AsyncResponseBody:
 
 
 class AsyncAudioStream(_AsyncResponseBody):
-    """The body of `POST /tts/bytes`: ``async for`` chunks as they arrive, or
-    ``await read()``. Closes itself at the end; `aclose()` (or ``async with``) stops early."""
+    """The body of `POST /tts/bytes`: iterate for chunks as they arrive, or `read()` all.
+
+    Closes itself at the end of the body; `aclose()` (or ``async with``) stops early.
+    """
 
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(response)
@@ -391,18 +406,24 @@ class AsyncEventStream(_AsyncResponseBody):
 
 
 class AsyncWebSocket:
-    """One TTS WebSocket carrying any number of contexts (`context()`): the twin of
-    `WebSocket`, with the same reconnect rule (new contexts reconnect; contexts open on
-    a closed connection raise `ContextLostError`)."""
+    """One TTS WebSocket carrying any number of contexts (`context()`).
+
+    Reconnects by itself when the server closed the connection and a context has a
+    message to send; contexts that were open on the closed connection raise
+    `ContextLostError` instead of continuing silently (the server forgot them), except
+    those a restarting server (close 1012) never answered: they are sent again on a new
+    connection, as if nothing happened.
+    """
 
     def __init__(self, config: ClientConfig, extra_headers: Mapping[str, str] | None) -> None:
         self._config = config
         self._options = config.websocket_options(extra_headers)
         self._mux: Multiplexer[_Queue] = Multiplexer()
-        self._send_lock = asyncio.Lock()  # one connect-or-send at a time, in order
+        self._lock = mux_lock()  # guards the multiplexer
+        self._send_lock = Lock()  # one connect-or-send at a time, in order
         self._conn: ClientConnection | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._resender: asyncio.Task[None] | None = None
+        self._reader: Worker | None = None
+        self._resender: Worker | None = None
 
     @property
     def url(self) -> str:
@@ -431,8 +452,14 @@ class AsyncWebSocket:
         pronunciation_dict_id: str | None = None,
         timeout: float | Unset | None = UNSET,
     ) -> AsyncContext:
-        """A new context, as `WebSocket.context()` (not a coroutine: nothing is sent until
-        the first `push()`)."""
+        """A new context (a uuid4 id unless `context_id` is given; ValueError if that id is
+        still open here). Nothing is sent until the first `push()` (this is not a coroutine).
+
+        Every message repeats these fields. `voice` is an id or a voice object;
+        `output_format` defaults to raw 16-bit PCM at 44.1 kHz; options left None are not
+        sent (the server's defaults apply). `timeout`: seconds `receive()` waits for each
+        frame (default: the client's timeout; None: forever).
+        """
         options = ContextOptions.create(
             model_id=model_id,
             voice=voice,
@@ -446,16 +473,21 @@ class AsyncWebSocket:
             pronunciation_dict_id=pronunciation_dict_id,
         )
         wait = resolve_timeout(timeout, self._config.timeout)
-        core = self._mux.open(context_id, options, wait, asyncio.Queue())
+        with self._lock:
+            core = self._mux.open(context_id, options, wait, Queue())
         return AsyncContext(self, core)
 
     async def close(self) -> None:
         """Close the connection; contexts still waiting raise `ConnectionClosedError`."""
-        self._mux.closing()
-        if self._conn is not None:
-            await self._conn.close()
+        with self._lock:
+            self._mux.closing()
+            conn = self._conn
+        if conn is not None:
+            await conn.close()
         await self._join_reader()
-        for ctx, error in self._mux.shutdown():
+        with self._lock:
+            woken = self._mux.shutdown()
+        for ctx, error in woken:
             ctx.queue.put_nowait(error)
 
     async def __aenter__(self) -> AsyncWebSocket:
@@ -478,26 +510,33 @@ class AsyncWebSocket:
                 await self._resend()
                 if await self._send_now(ctx, message):
                     return
-                if not self._mux.will_resend(ctx):
-                    raise self._mux.lost_error(ctx)
+                with self._lock:
+                    if not self._mux.will_resend(ctx):
+                        raise self._mux.lost_error(ctx)
 
     async def _send_now(self, ctx: ContextCore[_Queue], message: Message) -> bool:
         """Send on the current connection (`_send_lock` held); False if it closed."""
-        self._mux.bind(ctx)
-        conn = self._conn
+        with self._lock:
+            self._mux.bind(ctx)
+            conn = self._conn
         assert conn is not None
         try:
             await conn.send(json.dumps(message))
         except ConnectionClosed:
             await self._join_reader()  # the reader decides: lost, or to be sent again
             return False
-        self._mux.sent(ctx, message)
+        with self._lock:
+            self._mux.sent(ctx, message)
         return True
 
     async def _resend(self) -> None:
         """Send again what a restarting server never answered (`_send_lock` held)."""
-        while self._mux.has_resends():
-            for ctx, messages in self._mux.take_resends():
+        while True:
+            with self._lock:
+                if not self._mux.has_resends():
+                    return
+                resends = self._mux.take_resends()
+            for ctx, messages in resends:
                 for message in messages:
                     if not await self._send_now(ctx, message):
                         break
@@ -506,42 +545,44 @@ class AsyncWebSocket:
     async def _resend_soon(self) -> None:
         """After a restart's close: reconnect and resend, though nobody sends anything."""
         async with self._send_lock:
-            if not self._mux.has_resends():
-                return
+            with self._lock:
+                if not self._mux.has_resends():
+                    return
             try:
                 await self._ensure_connection()
                 await self._resend()
             except TtsdError as exc:
-                for ctx, error in self._mux.drop_resends(str(exc)):
+                with self._lock:
+                    dropped = self._mux.drop_resends(str(exc))
+                for ctx, error in dropped:
                     ctx.queue.put_nowait(error)
 
     async def _ensure_connection(self) -> None:
         """Connect if there is no open connection (call with `_send_lock` held)."""
-        if self._conn is not None and self._conn.state in (State.CLOSING, State.CLOSED):
+        conn = self._conn
+        if conn is not None and conn.state in (State.CLOSING, State.CLOSED):
             await self._join_reader()  # let the reader report the close first
-        if not self._mux.needs_connection():
-            return
+        with self._lock:
+            if not self._mux.needs_connection():
+                return
         while True:
             try:
                 conn = await connect(self.url, **self._options)
                 break
             except (InvalidHandshake, OSError, TimeoutError) as exc:
                 # After a restart's 1012 the server may drain or be down a while: wait.
-                wait = self._mux.reconnect_wait(retry_delay(exc), time.monotonic())
+                with self._lock:
+                    wait = self._mux.reconnect_wait(retry_delay(exc), time.monotonic())
                 if wait is None:
                     raise handshake_error(exc, self.url) from exc
-                await asyncio.sleep(wait)
-        epoch = self._mux.connection_opened()
-        self._conn = conn
-        self._reader = asyncio.create_task(self._read(conn, epoch), name=f"ttsd-ws-reader-{epoch}")
+                await sleep(wait)
+        with self._lock:
+            epoch = self._mux.connection_opened()
+            self._conn = conn
+        self._reader = spawn(self._read, conn, epoch, name=f"ttsd-ws-reader-{epoch}")
 
     async def _join_reader(self) -> None:
-        reader = self._reader
-        if reader is not None and reader is not asyncio.current_task():
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(CLOSE_TIMEOUT + 1):
-                    await asyncio.shield(reader)
+        await join(self._reader, CLOSE_TIMEOUT + 1)
 
     async def _read(self, conn: ClientConnection, epoch: int) -> None:
         code: int | None = None
@@ -562,7 +603,8 @@ class AsyncWebSocket:
                 except ValueError as exc:
                     _LOGGER.warning("ignored a WebSocket frame that is %s", exc)
                     continue
-                ctx = self._mux.route(response, epoch)
+                with self._lock:
+                    ctx = self._mux.route(response, epoch)
                 if ctx is not None:
                     ctx.queue.put_nowait(response)
         except Exception as exc:  # a bug here must not leave receivers waiting
@@ -570,18 +612,21 @@ class AsyncWebSocket:
             cause = f"the client's reader failed ({exc!r})"
             await conn.close()
         finally:
-            for ctx, error in self._mux.connection_closed(epoch, code, reason, cause=cause):
+            with self._lock:
+                woken = self._mux.connection_closed(epoch, code, reason, cause=cause)
+                resend = self._mux.has_resends()
+            for ctx, error in woken:
                 ctx.queue.put_nowait(error)
-            if self._mux.has_resends():
-                self._resender = asyncio.create_task(self._resend_soon(), name="ttsd-ws-resend")
+            if resend:
+                self._resender = spawn(self._resend_soon, name="ttsd-ws-resend")
 
     def __repr__(self) -> str:
         return f"AsyncWebSocket(url={self.url!r})"
 
 
 class AsyncContext:
-    """One context on an `AsyncWebSocket`: the twin of `Context` (`push()`, `flush()`,
-    `no_more_inputs()` and `cancel()` are coroutines; ``async for`` over `receive()`)."""
+    """One context on an `AsyncWebSocket`: send text with `push()`/`flush()`, end the input with
+    `no_more_inputs()`, read the replies with `receive()`; `cancel()` stops it."""
 
     def __init__(self, ws: AsyncWebSocket, core: ContextCore[_Queue]) -> None:
         self._ws = ws
@@ -599,25 +644,29 @@ class AsyncContext:
         Raises `InputClosedError` after `no_more_inputs()`/`cancel()`/the end, and
         `ContextLostError` if the connection this context was on closed.
         """
-        message = self._ws._mux.push(self._core, text, flush=flush)
+        with self._ws._lock:
+            message = self._ws._mux.push(self._core, text, flush=flush)
         await self._ws._send(self._core, message)
 
     async def flush(self) -> None:
         """Close the current segment: its audio comes, then `FlushDone` with its flush id."""
-        message = self._ws._mux.flush(self._core)
+        with self._ws._lock:
+            message = self._ws._mux.flush(self._core)
         await self._ws._send(self._core, message)
 
     async def no_more_inputs(self) -> None:
         """End the input (``continue: false``): the rest of the audio, then `Done`.
         Calling it again does nothing."""
-        message = self._ws._mux.end(self._core)
+        with self._ws._lock:
+            message = self._ws._mux.end(self._core)
         if message is not None:
             await self._ws._send(self._core, message)
 
     async def cancel(self) -> None:
         """Stop the context: the server drops its pending work; `receive()` ends at once and
         later frames of this context are dropped. Does nothing if it already ended."""
-        message = self._ws._mux.cancel(self._core)
+        with self._ws._lock:
+            message = self._ws._mux.cancel(self._core)
         self._core.queue.put_nowait(WAKE)
         if message is None:
             return
@@ -630,9 +679,10 @@ class AsyncContext:
         """The context's responses (``async for``), in order, up to and including `Done`.
 
         Only this context's frames, whatever else shares the socket. An `Error` frame is
-        yielded and then raised as an `APIError`; a closed connection raises
-        `ContextLostError`; `ReceiveTimeoutError` if no frame comes within `timeout`
-        seconds (default: the context's). After `cancel()` it ends at once.
+        yielded (so code that checks ``response.type == "error"`` sees it) and then
+        raised as an `APIError`; a closed connection raises `ContextLostError`;
+        `ReceiveTimeoutError` if no frame comes within `timeout` seconds (default: the
+        context's). After `cancel()` it ends at once.
         """
         wait = resolve_timeout(timeout, self._core.timeout)
         return self._receive(wait)
@@ -643,10 +693,7 @@ class AsyncContext:
                 self._ended = True
                 return
             try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
-                # of the caller's task that races with a frame arriving.
-                async with asyncio.timeout(wait):
-                    item = await self._core.queue.get()
+                item = await get(self._core.queue, wait)
             except TimeoutError:
                 raise ReceiveTimeoutError(
                     f"context {self.context_id!r}: nothing received in {wait:g} s"

@@ -1,16 +1,21 @@
+# Generated from src/ttsd/client/_async.py by scripts/gen_sync_client.py: do not edit.
+# Edit _async.py and run `.venv/bin/python scripts/gen_sync_client.py`.
 """The synchronous twin: `Client`, its WebSocket and REST resources.
 
-One background thread per connection reads every frame and routes it into the queue of
-the context it belongs to, so any number of contexts share one socket, each `receive()`
-sees only its own frames, and contexts can be driven from different threads.
+One background thread per connection reads every frame and routes it into the queue of the
+context it belongs to, so any number of contexts share one socket, each `receive()` sees
+only its own frames, and contexts can be driven from different threads.
 """
+
+# `_sync.py`, the synchronous twin, is generated from `_async.py` by
+# scripts/gen_sync_client.py: edit `_async.py`, then run the script. What differs beyond
+# `async` and `await` (locks, queues, reader tasks or threads) lives in `_async_io.py` and
+# `_sync_io.py`; tests/client/test_sync_generated.py fails while `_sync.py` is stale.
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
@@ -46,19 +51,24 @@ from ttsd.client._responses import (
     voice_from_dict,
     voice_page,
 )
-from ttsd.client.errors import (
-    ConnectionClosedError,
-    ReceiveTimeoutError,
-    TtsdError,
-)
+from ttsd.client._sync_io import Lock, Queue, Worker, get, join, mux_lock, sleep, spawn
+from ttsd.client.errors import ConnectionClosedError, ReceiveTimeoutError, TtsdError
 from ttsd.client.types import Response, Voice
 from ttsd.protocol.shown import shown
 
-__all__ = ["TTS", "AudioStream", "Client", "Context", "EventStream", "Voices", "WebSocket"]
+__all__ = [
+    "TTS",
+    "AudioStream",
+    "Client",
+    "Context",
+    "EventStream",
+    "Voices",
+    "WebSocket",
+]
 
 _LOGGER = logging.getLogger("ttsd.client")
 
-_Queue = queue.Queue[Item]
+_Queue = Queue[Item]
 
 
 class Client:
@@ -405,10 +415,11 @@ class WebSocket:
         self._config = config
         self._options = config.websocket_options(extra_headers)
         self._mux: Multiplexer[_Queue] = Multiplexer()
-        self._lock = threading.Lock()  # guards the multiplexer
-        self._send_lock = threading.Lock()  # one connect-or-send at a time, in order
+        self._lock = mux_lock()  # guards the multiplexer
+        self._send_lock = Lock()  # one connect-or-send at a time, in order
         self._conn: ClientConnection | None = None
-        self._reader: threading.Thread | None = None
+        self._reader: Worker | None = None
+        self._resender: Worker | None = None
 
     @property
     def url(self) -> str:
@@ -459,7 +470,7 @@ class WebSocket:
         )
         wait = resolve_timeout(timeout, self._config.timeout)
         with self._lock:
-            core = self._mux.open(context_id, options, wait, queue.Queue())
+            core = self._mux.open(context_id, options, wait, Queue())
         return Context(self, core)
 
     def close(self) -> None:
@@ -473,7 +484,7 @@ class WebSocket:
         with self._lock:
             woken = self._mux.shutdown()
         for ctx, error in woken:
-            ctx.queue.put(error)
+            ctx.queue.put_nowait(error)
 
     def __enter__(self) -> WebSocket:
         return self.connect()
@@ -540,7 +551,7 @@ class WebSocket:
                 with self._lock:
                     dropped = self._mux.drop_resends(str(exc))
                 for ctx, error in dropped:
-                    ctx.queue.put(error)
+                    ctx.queue.put_nowait(error)
 
     def _ensure_connection(self) -> None:
         """Connect if there is no open connection (call with `_send_lock` held)."""
@@ -560,19 +571,14 @@ class WebSocket:
                     wait = self._mux.reconnect_wait(retry_delay(exc), time.monotonic())
                 if wait is None:
                     raise handshake_error(exc, self.url) from exc
-                time.sleep(wait)
+                sleep(wait)
         with self._lock:
             epoch = self._mux.connection_opened()
             self._conn = conn
-        self._reader = threading.Thread(
-            target=self._read, args=(conn, epoch), name=f"ttsd-ws-reader-{epoch}", daemon=True
-        )
-        self._reader.start()
+        self._reader = spawn(self._read, conn, epoch, name=f"ttsd-ws-reader-{epoch}")
 
     def _join_reader(self) -> None:
-        reader = self._reader
-        if reader is not None and reader is not threading.current_thread():
-            reader.join(timeout=CLOSE_TIMEOUT + 1)
+        join(self._reader, CLOSE_TIMEOUT + 1)
 
     def _read(self, conn: ClientConnection, epoch: int) -> None:
         code: int | None = None
@@ -596,7 +602,7 @@ class WebSocket:
                 with self._lock:
                     ctx = self._mux.route(response, epoch)
                 if ctx is not None:
-                    ctx.queue.put(response)
+                    ctx.queue.put_nowait(response)
         except Exception as exc:  # a bug here must not leave receivers waiting
             _LOGGER.exception("the WebSocket reader failed")
             cause = f"the client's reader failed ({exc!r})"
@@ -606,11 +612,9 @@ class WebSocket:
                 woken = self._mux.connection_closed(epoch, code, reason, cause=cause)
                 resend = self._mux.has_resends()
             for ctx, error in woken:
-                ctx.queue.put(error)
+                ctx.queue.put_nowait(error)
             if resend:
-                threading.Thread(
-                    target=self._resend_soon, name="ttsd-ws-resend", daemon=True
-                ).start()
+                self._resender = spawn(self._resend_soon, name="ttsd-ws-resend")
 
     def __repr__(self) -> str:
         return f"WebSocket(url={self.url!r})"
@@ -659,7 +663,7 @@ class Context:
         later frames of this context are dropped. Does nothing if it already ended."""
         with self._ws._lock:
             message = self._ws._mux.cancel(self._core)
-        self._core.queue.put(WAKE)
+        self._core.queue.put_nowait(WAKE)
         if message is None:
             return
         try:
@@ -685,8 +689,8 @@ class Context:
                 self._ended = True
                 return
             try:
-                item = self._core.queue.get(timeout=wait)
-            except queue.Empty:
+                item = get(self._core.queue, wait)
+            except TimeoutError:
                 raise ReceiveTimeoutError(
                     f"context {self.context_id!r}: nothing received in {wait:g} s"
                 ) from None
