@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ttsd.client.errors import APIError, api_error
 from ttsd.client.types import (
@@ -31,6 +31,7 @@ from ttsd.client.types import (
 )
 
 _LOGGER = logging.getLogger("ttsd.client")
+_T = TypeVar("_T", WordTimings, PhonemeTimings)
 
 
 def parse_frame(data: str | bytes) -> Response:
@@ -64,11 +65,15 @@ def response_from_dict(obj: Mapping[str, Any]) -> Response:
         )
     if kind == "timestamps":
         return Timestamps(
-            done=done, word_timestamps=_word_timings(obj.get("word_timestamps")), **common
+            done=done,
+            word_timestamps=_timings(obj.get("word_timestamps"), WordTimings, "words"),
+            **common,
         )
     if kind == "phoneme_timestamps":
         return PhonemeTimestamps(
-            done=done, phoneme_timestamps=_phoneme_timings(obj.get("phoneme_timestamps")), **common
+            done=done,
+            phoneme_timestamps=_timings(obj.get("phoneme_timestamps"), PhonemeTimings, "phonemes"),
+            **common,
         )
     if kind == "flush_done":
         return FlushDone(done=done, **common)
@@ -254,21 +259,12 @@ def _audio(data: Any) -> bytes:
         return b""
 
 
-def _word_timings(obj: Any) -> WordTimings:
+def _timings(obj: Any, cls: type[_T], labels: str) -> _T:
+    """Word or phoneme timings: `labels` ("words", "phonemes") with `start` and `end`."""
     if not isinstance(obj, dict):
-        return WordTimings()
-    return WordTimings(
-        tuple(str(w) for w in obj.get("words") or ()),
-        _floats(obj.get("start")),
-        _floats(obj.get("end")),
-    )
-
-
-def _phoneme_timings(obj: Any) -> PhonemeTimings:
-    if not isinstance(obj, dict):
-        return PhonemeTimings()
-    return PhonemeTimings(
-        tuple(str(p) for p in obj.get("phonemes") or ()),
+        return cls()
+    return cls(
+        tuple(str(label) for label in obj.get(labels) or ()),
         _floats(obj.get("start")),
         _floats(obj.get("end")),
     )
@@ -277,7 +273,11 @@ def _phoneme_timings(obj: Any) -> PhonemeTimings:
 def _floats(values: Any) -> tuple[float, ...]:
     if not isinstance(values, list):
         return ()
-    return tuple(float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+    # A list comprehension and a tuple for isinstance: half the time of a generator with
+    # `int | float` (20 timestamps: 2 µs instead of 4; benchmarks/sdk_frames.py).
+    return tuple(
+        [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    )
 
 
 def _str(value: Any) -> str | None:
