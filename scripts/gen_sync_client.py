@@ -9,7 +9,7 @@ script makes the sync twin with a list of text substitutions, applied to code, c
 docstrings alike: ``async``/``await`` go, ``AsyncClient`` becomes ``Client``, ``aclose``
 ``close``, ``websockets.asyncio.client`` ``websockets.sync.client``, and `_async_io` (asyncio's
 lock, queue, task and timeout) becomes `_sync_io` (the thread equivalents, under the same
-names). Then ruff sorts the imports, turns a ``for ... yield`` back into ``yield from`` and
+names). Then ruff sorts the imports and `__all__`, turns ``for ... yield`` into ``yield from`` and
 formats the result. Besides, in `_async.py`:
 
 - a line ending in ``# async only`` is left out, with the ``#:`` comment lines just above it;

@@ -42,7 +42,7 @@ def test_sync_twin_is_generated_from_the_async_one() -> None:
         )
 
 
-def test_generator_keeps_code_prose_and_async_only_lines_apart() -> None:
+def test_the_substitutions_on_a_sample() -> None:
     unasync = load_generator().unasync
     source = (
         '"""The asyncio twin: One reader task per connection ... from different tasks.\n\n'
