@@ -26,9 +26,11 @@ from ttsd.client.types import (
     Error,
     FlushDone,
     PhonemeTimestamps,
+    PhonemeTimings,
     Response,
     Timestamps,
     Voice,
+    WordTimings,
 )
 from ttsd.protocol import frames
 from ttsd.protocol.errors import ErrorCode, ProtocolError
@@ -134,6 +136,17 @@ def test_mistyped_fields_become_none() -> None:
         b"",
     )
     assert parse({"type": "done", "flush_id": True}).flush_id is None
+
+
+def test_timings_that_are_not_lists_become_empty() -> None:
+    for labels in (5, True, 1.5, "ab", {"a": 1}, None):
+        words = parse({"type": "timestamps", "word_timestamps": {"words": labels, "start": 1}})
+        assert isinstance(words, Timestamps) and words.word_timestamps == WordTimings()
+        phonemes = parse({"type": "phoneme_timestamps", "phoneme_timestamps": {"phonemes": labels}})
+        assert isinstance(phonemes, PhonemeTimestamps)
+        assert phonemes.phoneme_timestamps == PhonemeTimings()
+    mixed = parse({"type": "timestamps", "word_timestamps": {"words": ["a", 1, None]}})
+    assert mixed.word_timestamps == WordTimings(("a", "1", "None"))
 
 
 def test_not_json_objects_are_value_errors() -> None:

@@ -263,11 +263,13 @@ def _timings(obj: Any, cls: type[_T], labels: str) -> _T:
     """Word or phoneme timings: `labels` ("words", "phonemes") with `start` and `end`."""
     if not isinstance(obj, dict):
         return cls()
-    return cls(
-        tuple(str(label) for label in obj.get(labels) or ()),
-        _floats(obj.get("start")),
-        _floats(obj.get("end")),
-    )
+    return cls(_strs(obj.get(labels)), _floats(obj.get("start")), _floats(obj.get("end")))
+
+
+def _strs(values: Any) -> tuple[str, ...]:
+    # Anything but a list is no labels: `"words": 5` raised TypeError here, which failed
+    # every context of the WebSocket connection (and ended an SSE stream).
+    return tuple([str(v) for v in values]) if isinstance(values, list) else ()
 
 
 def _floats(values: Any) -> tuple[float, ...]:
