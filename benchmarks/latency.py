@@ -180,7 +180,8 @@ def ttsd_socket(
     `voice` "benchmark" is no voice of ttsd's: the server's default voice speaks."""
     from websockets.sync.client import connect
 
-    connection = connect(url, max_size=None, open_timeout=30)
+    # entered as a context manager, as websockets 17.1 asks (closed by `close` below)
+    connection = connect(url, max_size=None, open_timeout=30).__enter__()
 
     def measure(text: str) -> Sample:
         context_id = f"bench-{uuid.uuid4().hex[:12]}"

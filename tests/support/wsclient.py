@@ -39,9 +39,12 @@ class Client:
     """Send JSON, collect frames per context."""
 
     def __init__(self, base: str, *, headers: dict[str, str] | None = None, path: str = "") -> None:
+        # Entered as a context manager (closed by close()): websockets 17.1 deprecates a
+        # connection used without one, and its other way out, `legacy=True`, is unknown
+        # to the 13-17.0 that ttsd also supports.
         self.ws: ClientConnection = connect(
             f"ws://{base}/tts/websocket{path}", additional_headers=headers, max_size=None
-        )
+        ).__enter__()
         self.frames: list[dict[str, Any]] = []
 
     def close(self) -> None:
