@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import stop_on_sigterm
-from load import SYSTEMS, Options, run
+from load import run
+from load_scenarios.common import SYSTEMS, Options
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "ttfa_vs_concurrency.png"
 COLORS = {"ttsd": "tab:blue", "wyoming-piper": "tab:orange", "piper-http": "tab:green"}
