@@ -22,7 +22,7 @@ Scenarios (issue 4's targets, with issue 10's goals: 1a <= 0.7, 3a <= 0.12, 3b >
 `burst` and `breaking` are issue 10's; `--scenarios` picks them). Each target's label (`1a`,
 `3b`, `10.4a`, ...) is defined in benchmarks/README.md, "Issue 4's targets" and "Issue 10's
 targets". Each scenario is one module of `load_scenarios/` (what it measures, its checks
-and its table; the number in brackets is the target it measures):
+and its table); in parentheses, the target it measures and its file:
 
 * `paragraph` (1, load_scenarios/paragraph.py): one request with a whole paragraph.
 * `stream` (2, load_scenarios/stream.py): the same texts sent one word every 40 ms.
@@ -104,10 +104,10 @@ COUNTS = (
     "breaking_cap",
     "breaking_rounds",
 )
-#: Each scenario's checks and table, in the order they are printed (`sweep` has no check,
-#: `memory` no table).
 ScenarioChecks = Callable[[dict[str, Any]], list[Check]]
 ScenarioTable = Callable[[dict[str, Any]], str]
+#: Each scenario's checks and table, in the order they are printed (`sweep` has no check,
+#: `memory` no table).
 REPORTS: dict[str, tuple[ScenarioChecks | None, ScenarioTable | None]] = {
     "paragraph": (paragraph.checks, paragraph.table),
     "stream": (stream.checks, stream.table),
