@@ -21,12 +21,22 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.protocol import State
 
 from ttsd.client import _requests
-from ttsd.client._async_io import Lock, Queue, Worker, get, join, mux_lock, sleep, spawn
+from ttsd.client._async_io import (
+    Lock,
+    Queue,
+    Worker,
+    get,
+    join,
+    mux_lock,
+    open_websocket,
+    sleep,
+    spawn,
+)
 from ttsd.client._base import (
     CLOSE_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -567,7 +577,7 @@ class AsyncWebSocket:
                 return
         while True:
             try:
-                conn = await connect(self.url, **self._options)
+                conn = await open_websocket(self.url, **self._options)
                 break
             except (InvalidHandshake, OSError, TimeoutError) as exc:
                 # After a restart's 1012 the server may drain or be down a while: wait.

@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, TypeVarTuple
 
+from websockets.asyncio.client import ClientConnection, connect
+
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
@@ -48,3 +50,8 @@ async def get(items: asyncio.Queue[T], timeout: float | None) -> T:
     # caller's task that races with an item arriving.
     async with asyncio.timeout(timeout):
         return await items.get()
+
+
+async def open_websocket(url: str, **options: Any) -> ClientConnection:
+    """A connection to `url` (websockets' `connect`), closed with its `close()`."""
+    return await connect(url, **options)

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.protocol import State
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
 
 from ttsd.client import _requests
 from ttsd.client._base import (
@@ -51,7 +51,17 @@ from ttsd.client._responses import (
     voice_from_dict,
     voice_page,
 )
-from ttsd.client._sync_io import Lock, Queue, Worker, get, join, mux_lock, sleep, spawn
+from ttsd.client._sync_io import (
+    Lock,
+    Queue,
+    Worker,
+    get,
+    join,
+    mux_lock,
+    open_websocket,
+    sleep,
+    spawn,
+)
 from ttsd.client.errors import ConnectionClosedError, ReceiveTimeoutError, TtsdError
 from ttsd.client.types import Response, Voice
 from ttsd.protocol.shown import shown
@@ -563,7 +573,7 @@ class WebSocket:
                 return
         while True:
             try:
-                conn = connect(self.url, **self._options)
+                conn = open_websocket(self.url, **self._options)
                 break
             except (InvalidHandshake, OSError, TimeoutError) as exc:
                 # After a restart's 1012 the server may drain or be down a while: wait.

@@ -10,7 +10,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
+
+from websockets.sync.client import ClientConnection, connect
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -48,3 +50,13 @@ def get(items: queue.Queue[T], timeout: float | None) -> T:
         return items.get(timeout=timeout)
     except queue.Empty:
         raise TimeoutError from None
+
+
+def open_websocket(url: str, **options: Any) -> ClientConnection:
+    """A connection to `url` (websockets' `connect`), closed with its `close()`.
+
+    Entered as a context manager: websockets 17.1 deprecates its sync `connect()` used bare
+    (before 17.1 the same call returns the connection, whose `__enter__` returns itself).
+    """
+    connection: ClientConnection = connect(url, **options).__enter__()
+    return connection
