@@ -15,38 +15,33 @@ if ! { command -v chromium && command -v chromedriver; } >/dev/null \
 fi
 
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-.venv/bin/pip install --quiet --disable-pip-version-check -e '.[server,kokoro,test]'
+
+# venv DIR REQUIREMENT...: DIR as a venv (made if missing) with REQUIREMENTs installed.
+venv() {
+    local dir=$1
+    shift
+    if [ ! -x "$dir/bin/python" ]; then
+        "$PYTHON" -m venv "$dir"
+    fi
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+}
+
+venv .venv -e '.[server,kokoro,test]'
 
 # The official Python SDK, each version in a venv of its own: the seed's 3.2.0 needs
 # websockets<16 (the project's venv gets the newest websockets, as a plain install does),
 # and the newest (4.x) cannot share a venv with 3.2.0.
-if [ ! -x .venv-sdk3/bin/python ]; then
-    "$PYTHON" -m venv .venv-sdk3
-fi
-.venv-sdk3/bin/pip install --quiet --disable-pip-version-check 'cartesia[websockets]==3.2.0'
+venv .venv-sdk3 'cartesia[websockets]==3.2.0'
 export TTSD_SDK3_PYTHON="$PWD/.venv-sdk3/bin/python"
-if [ ! -x .venv-sdk4/bin/python ]; then
-    "$PYTHON" -m venv .venv-sdk4
-fi
-.venv-sdk4/bin/pip install --quiet --disable-pip-version-check 'cartesia[websockets]>=4,<5'
+venv .venv-sdk4 'cartesia[websockets]>=4,<5'
 export TTSD_SDK4_PYTHON="$PWD/.venv-sdk4/bin/python"
 
 # The voice-agent frameworks, pinned (the versions the README names; the tests check them),
 # each in a venv of its own: their pins conflict with the project's and with each other's.
 # tests/e2e/test_pipecat.py and test_livekit.py run them; cold, each takes about 30 s.
-if [ ! -x .venv-pipecat/bin/python ]; then
-    "$PYTHON" -m venv .venv-pipecat
-fi
-.venv-pipecat/bin/pip install --quiet --disable-pip-version-check 'pipecat-ai[cartesia]==1.14.0'
+venv .venv-pipecat 'pipecat-ai[cartesia]==1.14.0'
 export TTSD_PIPECAT_PYTHON="$PWD/.venv-pipecat/bin/python"
-if [ ! -x .venv-livekit/bin/python ]; then
-    "$PYTHON" -m venv .venv-livekit
-fi
-.venv-livekit/bin/pip install --quiet --disable-pip-version-check \
-    'livekit-agents==1.8.9' 'livekit-plugins-cartesia==1.8.9'
+venv .venv-livekit 'livekit-agents==1.8.9' 'livekit-plugins-cartesia==1.8.9'
 export TTSD_LIVEKIT_PYTHON="$PWD/.venv-livekit/bin/python"
 
 # The official JS SDK (the seed's 3.2.0 and the newest), for the TLS tests; skipped without node.

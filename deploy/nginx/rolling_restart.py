@@ -440,78 +440,48 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "streaming load; print contexts started/completed/retried/lost and first audio.",
     )
     add = parser.add_argument
-    add(
-        "--backends",
-        type=_at_least(1, int),
-        default=d.backends,
-        help="ttsd serve processes (%(default)s)",
-    )
-    add(
-        "--connections",
-        type=_at_least(1, int),
-        default=d.connections,
-        help="pooled WebSocket connections (%(default)s)",
-    )
-    add(
-        "--contexts",
-        type=_at_least(1, int),
-        default=d.shape.contexts_per_connection,
-        help="contexts a connection has open at once (%(default)s)",
-    )
-    add(
-        "--stagger",
-        type=_at_least(0, float),
-        default=d.shape.stagger_s,
-        help="seconds between the openings of a connection's contexts (%(default)s)",
-    )
-    add(
-        "--settle",
-        type=_at_least(0, float),
-        default=d.settle_s,
-        help="seconds of load before the first SIGTERM (%(default)s)",
-    )
-    add(
-        "--pause",
-        type=_at_least(0, float),
-        default=d.pause_s,
-        help="seconds from a backend's /readyz 200 to the next SIGTERM (%(default)s)",
-    )
-    add(
-        "--readmit-requests",
-        type=_at_least(0, int),
-        default=d.readmit_requests,
-        help="GET / through nginx after each pause (%(default)s)",
-    )
-    add(
-        "--probes",
-        type=_at_least(1, int),
-        default=d.probes,
-        help="first-audio probes each way (%(default)s)",
-    )
-    add(
-        "--rest-interval",
-        type=_at_least(0, float),
-        default=d.rest_interval_s,
-        help="seconds between POST /tts/bytes requests, 0: none (%(default)s)",
-    )
-    add(
-        "--engine-threads",
-        type=_at_least(1, int),
-        default=d.engine_threads,
-        help="ttsd serve --engine-threads (%(default)s)",
-    )
-    add(
-        "--parallel-steps",
-        type=_at_least(1, int),
-        default=d.parallel_steps,
-        help="ttsd serve --parallel-steps (%(default)s)",
-    )
-    add(
-        "--drain-timeout",
-        type=_at_least(0, float),
-        default=d.drain_timeout_s,
-        help="ttsd serve --drain-timeout (%(default)s)",
-    )
+    # The numbers: flag, lowest value, type, default, what it sets.
+    numbers: list[tuple[str, int, type[int] | type[float], object, str]] = [
+        ("--backends", 1, int, d.backends, "ttsd serve processes"),
+        ("--connections", 1, int, d.connections, "pooled WebSocket connections"),
+        (
+            "--contexts",
+            1,
+            int,
+            d.shape.contexts_per_connection,
+            "contexts a connection has open at once",
+        ),
+        (
+            "--stagger",
+            0,
+            float,
+            d.shape.stagger_s,
+            "seconds between the openings of a connection's contexts",
+        ),
+        ("--settle", 0, float, d.settle_s, "seconds of load before the first SIGTERM"),
+        (
+            "--pause",
+            0,
+            float,
+            d.pause_s,
+            "seconds from a backend's /readyz 200 to the next SIGTERM",
+        ),
+        ("--readmit-requests", 0, int, d.readmit_requests, "GET / through nginx after each pause"),
+        ("--probes", 1, int, d.probes, "first-audio probes each way"),
+        (
+            "--rest-interval",
+            0,
+            float,
+            d.rest_interval_s,
+            "seconds between POST /tts/bytes requests, 0: none",
+        ),
+        ("--engine-threads", 1, int, d.engine_threads, "ttsd serve --engine-threads"),
+        ("--parallel-steps", 1, int, d.parallel_steps, "ttsd serve --parallel-steps"),
+        ("--drain-timeout", 0, float, d.drain_timeout_s, "ttsd serve --drain-timeout"),
+    ]
+    for flag, low, kind, default, what in numbers:
+        add(flag, type=_at_least(low, kind), default=default, help=f"{what} (%(default)s)")
+
     add(
         "--sigterm-anytime",
         action="store_true",
