@@ -441,44 +441,22 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     add = parser.add_argument
     # The numbers: flag, lowest value, type, default, what it sets.
+    # fmt: off
     numbers: list[tuple[str, int, type[int] | type[float], object, str]] = [
         ("--backends", 1, int, d.backends, "ttsd serve processes"),
         ("--connections", 1, int, d.connections, "pooled WebSocket connections"),
-        (
-            "--contexts",
-            1,
-            int,
-            d.shape.contexts_per_connection,
-            "contexts a connection has open at once",
-        ),
-        (
-            "--stagger",
-            0,
-            float,
-            d.shape.stagger_s,
-            "seconds between the openings of a connection's contexts",
-        ),
+        ("--contexts", 1, int, d.shape.contexts_per_connection, "contexts a connection has open at once"),  # noqa: E501
+        ("--stagger", 0, float, d.shape.stagger_s, "seconds between the openings of a connection's contexts"),  # noqa: E501
         ("--settle", 0, float, d.settle_s, "seconds of load before the first SIGTERM"),
-        (
-            "--pause",
-            0,
-            float,
-            d.pause_s,
-            "seconds from a backend's /readyz 200 to the next SIGTERM",
-        ),
+        ("--pause", 0, float, d.pause_s, "seconds from a backend's /readyz 200 to the next SIGTERM"),  # noqa: E501
         ("--readmit-requests", 0, int, d.readmit_requests, "GET / through nginx after each pause"),
         ("--probes", 1, int, d.probes, "first-audio probes each way"),
-        (
-            "--rest-interval",
-            0,
-            float,
-            d.rest_interval_s,
-            "seconds between POST /tts/bytes requests, 0: none",
-        ),
+        ("--rest-interval", 0, float, d.rest_interval_s, "seconds between POST /tts/bytes requests, 0: none"),  # noqa: E501
         ("--engine-threads", 1, int, d.engine_threads, "ttsd serve --engine-threads"),
         ("--parallel-steps", 1, int, d.parallel_steps, "ttsd serve --parallel-steps"),
         ("--drain-timeout", 0, float, d.drain_timeout_s, "ttsd serve --drain-timeout"),
     ]
+    # fmt: on
     for flag, low, kind, default, what in numbers:
         add(flag, type=_at_least(low, kind), default=default, help=f"{what} (%(default)s)")
 
