@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import click
 
+from ttsd.protocol.shown import first_of
+
 #: Voice ids named in an "unknown voice" error; the rest are counted.
 MAX_VOICES_NAMED = 20
 
@@ -14,9 +16,7 @@ def unknown_voice(
     voice: str, available: Sequence[str], *, url: str | None = None
 ) -> click.UsageError:
     """The usage error for `--voice` naming no voice of the engines (or of the server)."""
-    named = ", ".join(available[:MAX_VOICES_NAMED])
-    if len(available) > MAX_VOICES_NAMED:
-        named += f" and {len(available) - MAX_VOICES_NAMED} more"
+    named = first_of(available, MAX_VOICES_NAMED)
     listing = f"ttsd voices --url {url}" if url else "ttsd voices"
     where = f" on the server at {url}" if url else ""
     return click.UsageError(

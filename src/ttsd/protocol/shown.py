@@ -8,7 +8,9 @@ control characters escaped, and cut to a few hundred characters with the true le
 
 from __future__ import annotations
 
-__all__ = ["SHOWN_CHARS", "shown"]
+from collections.abc import Sequence
+
+__all__ = ["SHOWN_CHARS", "first_of", "shown"]
 
 #: Characters of a client-controlled string kept in an error message or a log line.
 SHOWN_CHARS = 200
@@ -26,3 +28,12 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     if len(text) > limit + 2:
         return f"{text[:limit]}… ({len(text)} chars)"
     return text
+
+
+def first_of(items: Sequence[str], most: int) -> str:
+    """The first `most` of `items`, comma-separated, then how many more: `a, b and 3 more`
+    (a server's voices in a log line or an error message, however many it has)."""
+    named = ", ".join(items[:most])
+    if len(items) > most:
+        named += f" and {len(items) - most} more"
+    return named

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 
 from ttsd import __version__
+from ttsd.protocol.shown import first_of
 from ttsd.server.cpus import CoreCount, available_cores
 from ttsd.server.settings import Settings
 
@@ -39,9 +40,7 @@ def log_ready(
 ) -> None:
     """Log the ready line on `logger` (the app's)."""
     cores = cores or available_cores()
-    named = ", ".join(voice_ids[:MAX_VOICES_NAMED])
-    if len(voice_ids) > MAX_VOICES_NAMED:
-        named += f" and {len(voice_ids) - MAX_VOICES_NAMED} more"
+    named = first_of(voice_ids, MAX_VOICES_NAMED)
     logger.info(
         "ttsd %s ready at %s; voices: %s; %s: a lone step on %d thread(s), up to %d steps "
         "side by side",
